@@ -1,0 +1,239 @@
+"""The implicit TF1-style API: ``variable_scope``, ``get_variable``, ``get_variable_scope``.
+
+The current frame (active ``Scope`` + the run of the enclosing ``transform`` call) lives in one
+``contextvars.ContextVar`` holding an immutable value; every context manager restores it through
+its token, even when the body raises. Threads and asyncio tasks therefore never see each other's
+scopes. This layer sits on top of the pure core and could be removed without touching it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from scopejax._src import getter
+from scopejax._src.errors import (
+    NoTransformError,
+    ReuseError,
+    ScopeNestingError,
+    ScopeTypeError,
+)
+from scopejax._src.runs import ApplyRun, InitRun
+from scopejax._src.scope import REUSE_VARIABLES_LISTENER, Scope, check_reuse
+
+Run = InitRun | ApplyRun
+
+
+class Frame(NamedTuple):
+    scope: Scope
+    run: Run
+
+
+_FRAME: contextvars.ContextVar[Frame | None] = contextvars.ContextVar(
+    "scopejax_frame", default=None
+)
+
+
+def current_frame(what: str) -> Frame:
+    frame = _FRAME.get()
+    if frame is None:
+        raise NoTransformError(
+            f"scopejax.{what} was called outside a function run by scopejax.transform(...).init "
+            "or .apply. Wrap the model function: `model = scopejax.transform(fn)`, then call "
+            "`model.init(key, ...)` / `model.apply(params, ...)`; or use the pure API "
+            "`scopejax.pure.get_variable(store, scope, name, ...)`."
+        )
+    return frame
+
+
+def _on_reuse_variables(reusing: Scope) -> Scope:
+    """``scope.reuse_variables()`` inside a run: TF1 mutates the scope object in place."""
+    frame = _FRAME.get()
+    if frame is None:
+        return reusing
+    frame.run.reused_tokens.add(reusing._token)
+    if frame.scope._token is reusing._token:
+        _FRAME.set(Frame(reusing, frame.run))
+    return reusing
+
+
+@contextlib.contextmanager
+def activate(run: Run, root: Scope) -> Iterator[None]:
+    """Makes ``run`` the current run with ``root`` as the current scope (used by transform)."""
+    token = _FRAME.set(Frame(root, run))
+    listener_token = REUSE_VARIABLES_LISTENER.set(_on_reuse_variables)
+    try:
+        yield
+    finally:
+        REUSE_VARIABLES_LISTENER.reset(listener_token)
+        _FRAME.reset(token)
+
+
+def get_variable_scope() -> Scope:
+    """The current variable scope (TF1: ``tf.compat.v1.get_variable_scope()``)."""
+    return current_frame("get_variable_scope").scope
+
+
+class variable_scope:  # noqa: N801 -- TF1's spelling, used as a context manager.
+    """Opens a variable scope, TF1-style; yields the new :class:`Scope`.
+
+    Same arguments and rules as ``tf.compat.v1.variable_scope``: ``name_or_scope`` is a string
+    (never uniquified) or a captured ``Scope`` (re-entered: its own reuse, not the enclosing
+    one's); with ``name_or_scope=None``, ``default_name`` is uniquified (``dense``,
+    ``dense_1``...). Must run inside a function transformed by :func:`scopejax.transform`.
+
+    >>> import jax, scopejax
+    >>> def f():
+    ...     with scopejax.variable_scope("foo"):
+    ...         with scopejax.variable_scope("bar"):
+    ...             return scopejax.get_variable("v", [1])
+    >>> scopejax.transform(f).init(jax.random.key(0)).names()
+    ('foo/bar/v',)
+
+    TF1 equivalent: ``tf.compat.v1.variable_scope``.
+    """
+
+    __slots__ = ("_args", "_default_name", "_entered", "_frame_token", "_mode", "_name_or_scope",
+                 "_reuse", "_run", "_snapshot")  # fmt: skip
+
+    def __init__(
+        self,
+        name_or_scope: str | Scope | None,
+        default_name: str | None = None,
+        values: Any = None,
+        initializer: Any = None,
+        regularizer: Any = None,
+        caching_device: Any = None,
+        partitioner: Any = None,
+        custom_getter: Any = None,
+        reuse: Any = None,
+        dtype: Any = None,
+        use_resource: bool | None = None,
+        constraint: Any = None,
+        auxiliary_name_scope: bool = True,
+    ) -> None:
+        del values  # graph membership has no JAX counterpart
+        if default_name is None and name_or_scope is None:
+            raise ScopeTypeError("If default_name is None then name_or_scope is required")
+        if not (name_or_scope is None or isinstance(name_or_scope, str | Scope)):
+            raise ScopeTypeError(
+                "VariableScope: name_or_scope must be a string or VariableScope. Got "
+                f"{type(name_or_scope).__name__} {name_or_scope!r}; pass a str or a "
+                "scopejax.Scope."
+            )
+        if not isinstance(auxiliary_name_scope, bool):
+            raise ScopeTypeError(
+                "The auxiliary_name_scope must be `True` or `False`, while get "
+                f"{auxiliary_name_scope!r}"
+            )
+        self._name_or_scope = name_or_scope
+        self._default_name = default_name
+        self._reuse = check_reuse(reuse)
+        self._args = dict(
+            initializer=initializer, regularizer=regularizer, caching_device=caching_device,
+            partitioner=partitioner, custom_getter=custom_getter, dtype=dtype,
+            use_resource=use_resource, constraint=constraint,
+        )  # fmt: skip
+        self._entered: Scope | None = None
+
+    def __enter__(self) -> Scope:
+        if self._entered is not None:
+            raise ScopeNestingError(
+                "This variable_scope(...) object is already active; create a new one per `with`."
+            )
+        frame = current_frame("variable_scope")
+        run, parent = frame.run, frame.scope
+        given = self._name_or_scope
+        self._snapshot = None
+        if isinstance(given, Scope):
+            was_reused = given._token in run.reused_tokens
+            base = dataclasses.replace(given, reuse=True) if was_reused else given
+            new = base.reenter(reuse=self._reuse, **self._args)
+            run.open_scope(new.name)
+            self._snapshot = dict(run.counts)
+        elif given is not None:
+            new = parent.child(given, reuse=self._reuse, **self._args)
+            run.open_scope(new.name)
+        else:
+            if self._reuse:
+                raise ReuseError(
+                    "reuse=True cannot be used without a name_or_scope (default_name="
+                    f"{self._default_name!r} is uniquified, so there is nothing to reuse). "
+                    "Pass the scope's name, or reuse=None."
+                )
+            if not isinstance(self._default_name, str):
+                raise ScopeTypeError(
+                    f"default_name must be a string, got {self._default_name!r}."
+                )
+            unique = run.unique_name(parent.name, self._default_name)
+            new = parent.child(unique, **self._args)
+            run.open_scope(new.name)
+        self._run = run
+        self._entered = new
+        self._frame_token = _FRAME.set(Frame(new, run))
+        return new
+
+    def __exit__(self, *exc: object) -> None:
+        entered, run = self._entered, self._run
+        frame = _FRAME.get()
+        proper = frame is not None and frame.run is run and frame.scope._token is entered._token
+        try:
+            if self._snapshot is not None:
+                run.counts = self._snapshot
+            else:
+                run.close_subscopes(entered.name)
+            _FRAME.reset(self._frame_token)
+        finally:
+            self._entered = None
+        if not proper:
+            raise ScopeNestingError(
+                f"Improper nesting of variable_scope. Exiting scope '{entered.name}' while "
+                f"'{frame.scope.name if frame else '<no scope>'}' is active: exit scopes in the "
+                "reverse order of entering them (use `with` blocks)."
+            )
+
+
+def get_variable(
+    name: str,
+    shape: Any = None,
+    dtype: Any = None,
+    initializer: Any = None,
+    regularizer: Any = None,
+    trainable: bool | None = None,
+    collections: Any = None,
+    caching_device: Any = None,
+    partitioner: Any = None,
+    validate_shape: bool = True,
+    use_resource: bool | None = None,
+    custom_getter: Any = None,
+    constraint: Any = None,
+) -> Any:
+    """Gets an existing variable or creates a new one, under TF1's reuse rules.
+
+    The name is prefixed with the current scope (``"foo/bar/v"``). During ``init`` a new
+    variable is initialised from the init key and its full name; during ``apply`` its value comes
+    from the params. Returns the variable's value (a ``jax.Array``, or a tracer under jit).
+
+    >>> import jax, scopejax
+    >>> def f():
+    ...     with scopejax.variable_scope("foo", reuse=scopejax.AUTO_REUSE):
+    ...         v1 = scopejax.get_variable("v", [1])
+    ...         v2 = scopejax.get_variable("v", [1])
+    ...     return v1 is v2
+    >>> model = scopejax.transform(f)
+    >>> params = model.init(jax.random.key(0))
+    >>> params.names(), model.apply(params)
+    (('foo/v',), True)
+
+    TF1 equivalent: ``tf.compat.v1.get_variable``.
+    """
+    frame = current_frame("get_variable")
+    return getter.scope_get_variable(
+        frame.run, frame.scope, name, shape=shape, dtype=dtype, initializer=initializer,
+        regularizer=regularizer, trainable=trainable, collections=collections,
+        caching_device=caching_device, partitioner=partitioner, validate_shape=validate_shape,
+        use_resource=use_resource, custom_getter=custom_getter, constraint=constraint,
+    )  # fmt: skip

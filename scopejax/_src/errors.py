@@ -1,0 +1,100 @@
+"""The scopejax error hierarchy.
+
+Every error derives from :class:`ScopeJaxError` *and* from the builtin that TF1 (or Python) would
+raise, so ``except ValueError`` / ``except TypeError`` keeps working for ported code. Messages keep
+TF1's key phrases (users search for them) and add where it happened, expected vs found, and a fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class ScopeJaxError(Exception):
+    """Base class of every error raised by scopejax."""
+
+
+class VariableExistsError(ScopeJaxError, ValueError):
+    """A variable was created twice in a scope that does not reuse."""
+
+
+class VariableNotFoundError(ScopeJaxError, ValueError, KeyError):
+    """A variable was reused (or looked up) but does not exist.
+
+    Also a ``KeyError`` so that ``store[name]`` behaves like a mapping lookup.
+    """
+
+    def __str__(self) -> str:  # KeyError would repr() the message.
+        return str(self.args[0]) if self.args else ""
+
+
+class ShapeMismatchError(ScopeJaxError, ValueError):
+    """A variable was shared (or applied) with another shape than the one it has."""
+
+
+class DtypeMismatchError(ScopeJaxError, ValueError):
+    """A variable was shared (or applied) with another dtype than the one it has."""
+
+
+class InitializerError(ScopeJaxError, ValueError):
+    """An initializer and the requested shape/dtype do not fit together."""
+
+
+class InitializerTypeError(ScopeJaxError, TypeError):
+    """An initializer cannot produce the requested dtype (TF1 raises TypeError here)."""
+
+
+class ScopeNameError(ScopeJaxError, ValueError):
+    """A scope or variable name is not valid."""
+
+
+class ReuseError(ScopeJaxError, ValueError):
+    """An invalid ``reuse`` argument, or reuse requested where it cannot apply."""
+
+
+class ScopeTypeError(ScopeJaxError, TypeError):
+    """A wrong type was passed where a scope (or scope argument) was expected."""
+
+
+class ScopeNestingError(ScopeJaxError, RuntimeError):
+    """Scopes were exited in another order than they were entered."""
+
+
+class NoTransformError(ScopeJaxError, RuntimeError):
+    """The implicit TF1-style API was used outside a function run by ``scopejax.transform``."""
+
+
+class StoreTypeError(ScopeJaxError, TypeError):
+    """Something that is not a ``ParamStore`` was given where one is expected."""
+
+
+class UnsupportedFeatureError(ScopeJaxError, ValueError):
+    """A TF1 feature that scopejax does not support (yet); the message says what to use instead."""
+
+
+def closest_names(name: str, candidates: Iterable[str], n: int = 3) -> str:
+    """Returns a human-readable hint naming the candidates closest to ``name``."""
+    candidates = list(candidates)
+    if not candidates:
+        return "the store is empty"
+    close = difflib.get_close_matches(name, candidates, n=n, cutoff=0.5)
+    if not close:
+        # Fall back on names that share the longest leading scope path.
+        parts = name.split("/")
+        for depth in range(len(parts) - 1, 0, -1):
+            prefix = "/".join(parts[:depth]) + "/"
+            close = [c for c in candidates if c.startswith(prefix)][:n]
+            if close:
+                break
+    if not close:
+        return f"no similar name among its {len(candidates)} variables"
+    return "closest existing names: " + ", ".join(repr(c) for c in close)
+
+
+class StoreStructureError(ScopeJaxError, ValueError):
+    """A ParamStore cannot be converted to or from a nested dict.
+
+    For example variables ``a`` and ``a/b``: in a nested dict ``a`` would have to be both an array
+    and a sub-dict. Use ``to_flat_dict()`` for such stores.
+    """

@@ -1,0 +1,97 @@
+"""Scope paths: joining, TF's name validation, and the stable name hash behind per-variable keys."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+
+import jax
+import numpy as np
+
+from scopejax._src.errors import ScopeNameError
+
+# TF's op-name regexes (tensorflow/python/framework/ops.py): a root name may not start with "_",
+# a name inside a scope may.
+_ROOT_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
+_SCOPE_NAME = re.compile(r"^[A-Za-z0-9_.\\/>-]*$")
+
+
+def join(scope_name: str, name: str) -> str:
+    """Joins a scope path and a relative name the way TF does (`"a" + "/" + "b"`)."""
+    return f"{scope_name}/{name}" if scope_name else name
+
+
+def check_scope_name(name: str, parent: str) -> None:
+    """Validates a scope name given to ``variable_scope`` inside scope ``parent``.
+
+    TF accepts an empty name (or one ending in "/") inside a scope and then produces variable
+    names such as ``foo//v``; scopejax refuses those with a clear error instead.
+    """
+    if not isinstance(name, str):
+        raise ScopeNameError(f"Scope names must be strings, got {type(name).__name__} {name!r}.")
+    if name == "" and parent == "":
+        return  # variable_scope("") at the root is the root, as in TF.
+    where = f"inside scope '{parent}'" if parent else "at the root"
+    if name == "" or name.endswith("/") or "//" in name:
+        raise ScopeNameError(
+            f"Scope name {name!r} {where} has an empty path component; TF1 would create names like "
+            f"'{join(parent, name)}/v' with '//' in them. scopejax rejects this: drop the empty "
+            "part or the trailing '/'."
+        )
+    if parent == "":
+        if not _ROOT_NAME.match(name):
+            raise ScopeNameError(
+                f"'{name}' is not a valid root scope name. A root scope name has to match the "
+                f"following pattern: {_ROOT_NAME.pattern}"
+            )
+    elif not _SCOPE_NAME.match(name):
+        raise ScopeNameError(
+            f"'{name}' is not a valid scope name {where}. A scope name has to match the "
+            f"following pattern: {_SCOPE_NAME.pattern}"
+        )
+
+
+def check_variable_name(full_name: str, requested: str) -> None:
+    """Validates a full variable name (TF validates it as a root name since it resets name scope)."""
+    if not isinstance(requested, str):
+        raise ScopeNameError(
+            f"Variable names must be strings, got {type(requested).__name__} {requested!r}."
+        )
+    if requested == "" or requested.endswith("/") or "//" in full_name:
+        raise ScopeNameError(
+            f"Variable name {requested!r} would give the variable the name {full_name!r} with an "
+            "empty path component (TF1 names such a variable 'VariableV2' or 'foo//v'). "
+            "Give the variable a non-empty name."
+        )
+    if not _ROOT_NAME.match(full_name):
+        raise ScopeNameError(
+            f"'{full_name}' is not a valid root scope name. A root scope name has to match the "
+            f"following pattern: {_ROOT_NAME.pattern}"
+        )
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def name_hash(name: str) -> tuple[np.uint32, np.uint32]:
+    """A stable 64-bit hash of a full variable name, as two uint32 words.
+
+    blake2b over the UTF-8 bytes of the whole name: identical across processes, runs and Python
+    versions (unlike ``hash()``), and since it hashes the joined path itself, ``("ab", "c")`` and
+    ``("a", "bc")`` give ``"ab/c"`` and ``"a/bc"`` -- different names, different keys.
+    """
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8, person=b"scopejax").digest()
+    return (
+        np.uint32(int.from_bytes(digest[:4], "little")),
+        np.uint32(int.from_bytes(digest[4:], "little")),
+    )
+
+
+@jax.jit
+def _fold_twice(key: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
+    return jax.random.fold_in(jax.random.fold_in(key, a), b)
+
+
+def variable_key(root_key: jax.Array, full_name: str) -> jax.Array:
+    """The PRNG key of variable ``full_name``: a function of the root key and the name only."""
+    a, b = name_hash(full_name)
+    return _fold_twice(root_key, a, b)

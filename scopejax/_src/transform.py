@@ -1,0 +1,80 @@
+"""``transform``: turns a TF1-style function into pure ``init`` and ``apply`` functions."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from scopejax._src import context
+from scopejax._src.runs import ApplyRun, InitRun, check_rng
+from scopejax._src.scope import Scope
+from scopejax._src.store import ParamStore, ensure_store
+
+
+class Transformed(NamedTuple):
+    """The pure functions of a transformed TF1-style function.
+
+    Attributes:
+      init: ``init(rng, *args, **kwargs) -> ParamStore`` runs the function, creating every
+        variable it gets; each variable's value depends only on ``rng`` and its full name.
+      apply: ``apply(params, *args, **kwargs) -> output`` runs it again, reading variables from
+        ``params`` under the same reuse rules.
+      init_with_output: ``(rng, *args, **kwargs) -> (output, ParamStore)``.
+    """
+
+    init: Callable[..., ParamStore]
+    apply: Callable[..., Any]
+    init_with_output: Callable[..., tuple[Any, ParamStore]]
+
+
+def transform(fn: Callable[..., Any], *, root: Scope | None = None) -> Transformed:
+    """Makes pure ``init``/``apply`` functions out of a function that calls ``get_variable``.
+
+    Both are plain functions of arrays and ``ParamStore`` pytrees: use them under ``jax.jit``,
+    ``jax.vmap`` (e.g. ``vmap(init)`` over keys for an ensemble), ``jax.grad`` and
+    ``jax.eval_shape``.
+
+    Args:
+      fn: the model function. It may open ``variable_scope``s and call ``get_variable``.
+      root: the scope the function starts in (default: ``Scope.root()``, reuse False). Use it to
+        set model-wide defaults such as ``Scope.root(dtype=jnp.bfloat16)``.
+
+    >>> import jax, jax.numpy as jnp, scopejax
+    >>> def dense(x):
+    ...     w = scopejax.get_variable("w", [x.shape[-1], 2])
+    ...     b = scopejax.get_variable("b", [2], initializer=scopejax.zeros_initializer())
+    ...     return x @ w + b
+    >>> model = scopejax.transform(dense)
+    >>> params = model.init(jax.random.key(0), jnp.ones((1, 3)))
+    >>> params
+    ParamStore(2 variables: 'b': float32[2], 'w': float32[3,2])
+    >>> jax.jit(model.apply)(params, jnp.ones((1, 3))).shape
+    (1, 2)
+
+    TF1 equivalent: building the graph once (init) and running it with a session (apply).
+    """
+    if not callable(fn):
+        raise TypeError(f"transform expects a function, got {type(fn).__name__} {fn!r}.")
+    root_scope = Scope.root() if root is None else root
+    if not isinstance(root_scope, Scope):
+        raise TypeError(f"root must be a scopejax.Scope, got {type(root_scope).__name__}.")
+
+    @functools.wraps(fn)
+    def init_with_output(rng: Any, *args: Any, **kwargs: Any) -> tuple[Any, ParamStore]:
+        run = InitRun(check_rng(rng))
+        with context.activate(run, root_scope):
+            out = fn(*args, **kwargs)
+        return out, run.store()
+
+    @functools.wraps(fn)
+    def init(rng: Any, *args: Any, **kwargs: Any) -> ParamStore:
+        return init_with_output(rng, *args, **kwargs)[1]
+
+    @functools.wraps(fn)
+    def apply(params: ParamStore, *args: Any, **kwargs: Any) -> Any:
+        run = ApplyRun(ensure_store(params, "apply's first argument (params)"))
+        with context.activate(run, root_scope):
+            return fn(*args, **kwargs)
+
+    return Transformed(init=init, apply=apply, init_with_output=init_with_output)

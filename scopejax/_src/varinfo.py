@@ -1,0 +1,38 @@
+"""Static, per-variable metadata carried in a ParamStore's treedef."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+GLOBAL_VARIABLES = "variables"
+TRAINABLE_VARIABLES = "trainable_variables"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class VarInfo:
+    """What a ParamStore knows about one variable besides its value.
+
+    Attributes:
+      shape: the logical shape of the variable, as created.
+      dtype: the dtype the variable was created with (canonical JAX dtype, a ``numpy.dtype``).
+      trainable: whether the variable is in the TRAINABLE_VARIABLES collection.
+      collections: every collection key the variable belongs to, in TF's order
+        (``("variables", "trainable_variables")`` by default).
+      partition: room for partition information (set by partitioners; ``None`` otherwise).
+
+    TF1 equivalent: the Python-side attributes of a ``tf.Variable``.
+    """
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    trainable: bool = True
+    collections: tuple[str, ...] = (GLOBAL_VARIABLES, TRAINABLE_VARIABLES)
+    partition: Any = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+        object.__setattr__(self, "dtype", np.dtype(self.dtype))
+        object.__setattr__(self, "collections", tuple(self.collections))
