@@ -17,6 +17,7 @@ from scopejax._src.errors import (
     ScopeNestingError,
     ScopeTypeError,
     ShapeMismatchError,
+    StoreStructureError,
     StoreTypeError,
     UnsupportedFeatureError,
     VariableExistsError,
@@ -58,6 +59,7 @@ __all__ = [
     "ScopeNestingError",
     "ScopeTypeError",
     "ShapeMismatchError",
+    "StoreStructureError",
     "StoreTypeError",
     "TFInitializer",
     "TRAINABLE_VARIABLES",
@@ -87,7 +89,7 @@ __all__ = [
 # Public objects report `scopejax` as their module so tracebacks and reprs read well.
 for _name in __all__:
     _obj = globals()[_name]
-    if isinstance(_obj, type) or callable(_obj) and hasattr(_obj, "__module__"):
+    if isinstance(_obj, type) or (callable(_obj) and hasattr(_obj, "__module__")):
         try:
             _obj.__module__ = "scopejax"
         except (AttributeError, TypeError):

@@ -7,8 +7,8 @@ py="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
-stamp=".venv/.scopejax-installed"
-want="$(cat pyproject.toml | sha256sum | cut -c1-16)-${EXTRAS}"
+stamp=".venv/.installed-${EXTRAS//,/-}"
+want="$(sha256sum < pyproject.toml | cut -c1-16)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e ".[${EXTRAS}]"

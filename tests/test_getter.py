@@ -1,4 +1,4 @@
-"""get_variable's creation rules: shapes, dtypes, initializers, collections, errors (rules 17-19, 26)."""
+"""get_variable's creation rules: shapes, dtypes, initializers, collections (rules 17-19, 26)."""
 
 import jax
 import jax.numpy as jnp
@@ -34,8 +34,8 @@ def test_default_initializer_for_ints_and_bools_is_zeros(dtype):
 
 
 def test_complex_needs_an_initializer():
-    with pytest.raises(ValueError, match=r"An initializer for variable c of <dtype: 'complex64'> is "
-                       r"required"):
+    with pytest.raises(ValueError, match=r"An initializer for variable c of <dtype: 'complex64'> "
+                       r"is required"):
         init(lambda: get_variable("c", [2], dtype=jnp.complex64))
 
 
@@ -61,7 +61,8 @@ def test_constant_initializer_with_shape_is_an_error():
 
 
 @pytest.mark.parametrize("value, dtype, init_dtype", [(4, "float32", "int32"),
-                         (4.0, jnp.float16, "float32"), ([1, 2, 3], jnp.int8, "int32")])  # fmt: skip
+                         (4.0, jnp.float16, "float32"),
+                         ([1, 2, 3], jnp.int8, "int32")])  # fmt: skip
 def test_explicit_dtype_must_match_a_constant(value, dtype, init_dtype):
     with pytest.raises(ValueError, match=rf"Initializer type '{init_dtype}' and explicit dtype "
                        r"'\w+' don't match"):
@@ -96,8 +97,9 @@ def test_shape_errors():
     with pytest.raises(ValueError, match=r"Variable v did not get an initializer, so its `shape` "
                        r"argument must be specified"):
         init(lambda: get_variable("v"))
-    with pytest.raises(ValueError, match=r"Variable v: The initializer passed is not valid. It should "
-                       r"be a callable with no arguments and the shape should not be provided"):
+    with pytest.raises(ValueError, match=r"Variable v: The initializer passed is not valid. It "
+                       r"should be a callable with no arguments and the shape should not be "
+                       r"provided"):
         init(lambda: get_variable("v", initializer=sj.zeros_initializer()))
     with pytest.raises(ValueError, match="did not get an initializer"):
         init(lambda: get_variable("v", [None, 3]))

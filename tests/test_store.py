@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
@@ -102,8 +103,6 @@ def test_store_is_immutable_and_not_a_mapping():
         store._values = ()
     with pytest.raises(AttributeError, match="immutable"):
         store._def.names = ()
-    from collections.abc import Mapping
-
     assert not isinstance(store, Mapping)
 
 
@@ -494,4 +493,4 @@ def test_property_flatten_unflatten_identity(names, rng):
     rng.shuffle(shuffled)
     other = ParamStore.from_flat_dict(dict(shuffled))
     assert jax.tree.structure(other) == treedef and hash(jax.tree.structure(other)) == hash(treedef)
-    assert [k for k in other] == sorted(names)
+    assert list(other) == sorted(names)

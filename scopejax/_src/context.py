@@ -77,7 +77,7 @@ def get_variable_scope() -> Scope:
     return current_frame("get_variable_scope").scope
 
 
-class variable_scope:  # noqa: N801 -- TF1's spelling, used as a context manager.
+class variable_scope:
     """Opens a variable scope, TF1-style; yields the new :class:`Scope`.
 
     Same arguments and rules as ``tf.compat.v1.variable_scope``: ``name_or_scope`` is a string

@@ -96,7 +96,8 @@ def _compatible(requested: Shape, found: tuple[int, ...]) -> bool:
 
 
 def _fmt_shape(shape: Sequence[Any]) -> str:
-    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    dims = ", ".join("?" if d is None else str(d) for d in shape)
+    return f"({dims},)" if len(shape) == 1 else f"({dims})"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -207,7 +208,8 @@ def true_getter(
     if initializer is not None and not callable(initializer) and shape is not None:
         raise InitializerError(
             f"If initializer is a constant, do not specify shape. (Variable {name} got "
-            f"shape={_fmt_shape(shape)} and a constant of shape {_fmt_shape(np.shape(initializer))}.)"
+            f"shape={_fmt_shape(shape)} and a constant of shape "
+            f"{_fmt_shape(np.shape(initializer))}.)"
         )
     found = source.existing(name)
     decision = reuse_table.decide(found is not None, reuse)

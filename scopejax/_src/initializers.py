@@ -505,9 +505,10 @@ def constant_dtype(value: Any) -> np.dtype:
     """Returns the dtype TF1 infers for a non-callable initializer (``tf.convert_to_tensor``).
 
     Python bool → bool, int → int32 (int64 beyond int32), float → float32, complex → complex128;
-    (nested) lists and tuples combine their elements by the same rules (mixing bools and numbers
-    is an error; with NumPy elements NumPy promotion applies); NumPy and JAX values keep their
-    dtype. The result is canonicalised for JAX.
+    (nested) lists and tuples follow TF's order-dependent rule: after a bool only bools, a
+    complex only after a complex first element (``[1, 1j]`` fails, ``[1j, 1]`` is complex), ints
+    then floats give float; with NumPy elements NumPy promotion applies. NumPy and JAX values
+    keep their dtype. The result is canonicalised for JAX.
 
     >>> constant_dtype([[1, 2], [3, 4.5]]), constant_dtype(7), constant_dtype(np.int8(1))
     (dtype('float32'), dtype('int32'), dtype('int8'))
@@ -526,9 +527,11 @@ def constant_dtype(value: Any) -> np.dtype:
             f"Cannot infer a dtype from {bad!r} of type {type(bad).__name__}: initializer values "
             "must be numbers, bools or (nested) lists of them."
         )
-    if 0 in levels and max(levels) > 0:
-        raise InitializerError("Can't convert Python sequence with mixed types to Tensor.")
-    top = max(levels, default=2)  # tf.convert_to_tensor([]) is float32
+    top = levels[0] if levels else 2  # tf.convert_to_tensor([]) is float32
+    for level in levels:  # TF's order-dependent rule: the first element sets the kind
+        if (top == 0 and level != 0) or (level == 3 and top != 3):
+            raise InitializerError("Can't convert Python sequence with mixed types to Tensor.")
+        top = max(top, level)
     if top == 1 and any(not -(2**31) <= x < 2**31 for x in leaves):
         return _canonical(np.int64)
     return _canonical([np.bool_, np.int32, np.float32, np.complex128][top])

@@ -53,7 +53,7 @@ def check_scope_name(name: str, parent: str) -> None:
 
 
 def check_variable_name(full_name: str, requested: str) -> None:
-    """Validates a full variable name (TF validates it as a root name since it resets name scope)."""
+    """Validates a full variable name (TF checks it as a root name: it resets the name scope)."""
     if not isinstance(requested, str):
         raise ScopeNameError(
             f"Variable names must be strings, got {type(requested).__name__} {requested!r}."

@@ -1,4 +1,4 @@
-"""TF1's reuse decision as a pure table: (variable exists?, reuse mode) -> create | return | error."""
+"""TF1's reuse decision as a pure table: (exists?, reuse mode) -> create | return | error."""
 
 from __future__ import annotations
 

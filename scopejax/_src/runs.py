@@ -1,4 +1,4 @@
-"""Variable sources: where ``get_variable`` finds and puts variables during init, apply and pure use.
+"""Variable sources: where ``get_variable`` finds and puts variables (init, apply, pure API).
 
 * :class:`InitRun` creates values from a root PRNG key (each variable's key derived from the key
   and its full name only) and collects them into a new ``ParamStore``.

@@ -43,6 +43,7 @@ AUTO_REUSE: Final = _AutoReuse()
 """Reuse mode: get the variable if it exists, create it otherwise. TF1: ``tf.AUTO_REUSE``."""
 
 ReuseMode = bool | _AutoReuse
+_FLOAT32 = np.dtype("float32")
 
 
 def check_reuse(reuse: Any) -> bool | _AutoReuse | None:
@@ -63,7 +64,7 @@ def check_reuse(reuse: Any) -> bool | _AutoReuse | None:
 
 @dataclasses.dataclass(frozen=True)
 class _ComposedGetter:
-    """A scope getter wrapping the inherited one: ``inner`` runs first, its getter calls ``outer``."""
+    """A getter wrapping the inherited one: ``inner`` runs first, its getter calls ``outer``."""
 
     inner: Callable[..., Any]
     outer: Callable[..., Any]
@@ -124,7 +125,7 @@ class Scope:
     caching_device: Any = None
     partitioner: Any = None
     custom_getter: Any = None
-    dtype: np.dtype = np.dtype("float32")
+    dtype: np.dtype = _FLOAT32
     use_resource: bool | None = None
     constraint: Any = None
     # Identity of one opening of a scope, so that reuse_variables() on a captured scope persists

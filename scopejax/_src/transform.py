@@ -44,7 +44,7 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None) -> Transform
     >>> def dense(x):
     ...     w = scopejax.get_variable("w", [x.shape[-1], 2])
     ...     b = scopejax.get_variable("b", [2], initializer=scopejax.zeros_initializer())
-    ...     return x @ w + b
+    ...     return x @ w + b[None, :]
     >>> model = scopejax.transform(dense)
     >>> params = model.init(jax.random.key(0), jnp.ones((1, 3)))
     >>> params
