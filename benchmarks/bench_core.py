@@ -87,7 +87,7 @@ class Budget:
     loop_seconds: float
 
 
-FULL_BUDGET = Budget(seconds=4.0, lo=5, hi=31, loop_seconds=0.02)
+FULL_BUDGET = Budget(seconds=8.0, lo=5, hi=31, loop_seconds=0.02)
 QUICK_BUDGET = Budget(seconds=0.3, lo=3, hi=5, loop_seconds=0.005)
 
 

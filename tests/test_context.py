@@ -106,6 +106,21 @@ def test_rule5_reuse_variables_never_touches_the_parent():
     init(f)
 
 
+def test_rule5_reuse_variables_on_an_enclosing_scope_applies_after_the_child_exits():
+    def f():
+        with variable_scope("outer") as outer:
+            v = get_variable("v", [1])
+            with variable_scope("inner") as inner:
+                outer.reuse_variables()
+                assert inner.reuse is False and sj.get_variable_scope().reuse is False
+            assert sj.get_variable_scope().reuse is True
+            assert get_variable("v", [1]) is v
+        with variable_scope("a", reuse=AUTO_REUSE) as a:
+            a.reuse_variables()
+            assert sj.get_variable_scope().reuse is True  # AUTO -> strict True, as in TF
+    init(f)
+
+
 def test_rule5_root_reuse_variables_makes_the_rest_reusing():
     def f():
         get_variable("v", [1])

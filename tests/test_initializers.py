@@ -30,7 +30,7 @@ requires_tf = pytest.mark.skipif(
 KEY = jax.random.key(0)
 # Statistical tests share a few big shapes (each new shape costs an XLA compilation).
 MATRIX = (400, 500)  # 200,000 samples: the standard error of a mean is about 0.0022 sigma
-CONV = (5, 5, 40, 100)  # a conv kernel: fan_in 1000, fan_out 2500
+SMALL = (4, 3)  # the shape of all small concrete samples
 
 RANDOM_INITS = {
     "random_normal": lambda: I.random_normal_initializer(0.5, 2.0),
@@ -77,36 +77,39 @@ def _cases(names, shapes):
 
 
 @pytest.mark.parametrize(("name", "shape"), _cases(ALL_INITS, SHAPES))
-def test_shape_and_default_dtype(name, shape):
-    out = ALL_INITS[name]()(KEY, shape)
-    assert isinstance(out, jax.Array)
+@pytest.mark.parametrize("dtype", [None, *FLOATS, np.float64], ids=lambda d: np.dtype(d).name)
+def test_shape_and_dtype(name, shape, dtype):
+    # eval_shape traces with an abstract key (no compilation, so the whole matrix is cheap).
+    init = ALL_INITS[name]()
+    out = jax.eval_shape(lambda key: init(key, shape, dtype), KEY)
     assert out.shape == shape
-    assert out.dtype == np.float32
-    assert bool(jnp.all(jnp.isfinite(out)))
+    assert out.dtype == (np.float32 if dtype in (None, np.float64) else np.dtype(dtype))
 
 
 @pytest.mark.parametrize("name", ALL_INITS)
-@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
-def test_requested_dtype(name, dtype):
-    out = ALL_INITS[name]()(KEY, (4, 3), dtype)
-    assert out.shape == (4, 3)
+def test_concrete_values_are_float32_arrays_and_finite(name):
+    out = ALL_INITS[name]()(KEY, SMALL)
+    assert isinstance(out, jax.Array) and out.shape == SMALL and out.dtype == np.float32
+    assert bool(jnp.all(jnp.isfinite(out)))
+    assert ALL_INITS[name]()(KEY, SMALL, np.float64).dtype == np.float32  # x64 is off
+
+
+@pytest.mark.parametrize("name", ["truncated_normal", "random_uniform", "orthogonal"])
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16], ids=lambda d: np.dtype(d).name)
+def test_concrete_values_in_low_precision(name, dtype):
+    out = ALL_INITS[name]()(KEY, SMALL, dtype)
     assert out.dtype == np.dtype(dtype)
     assert bool(jnp.all(jnp.isfinite(out.astype(jnp.float32))))
 
 
-@pytest.mark.parametrize("name", ALL_INITS)
-def test_float64_is_canonicalised(name):
-    assert ALL_INITS[name]()(KEY, (4, 3), np.float64).dtype == np.float32  # x64 is off
-
-
-@pytest.mark.parametrize("name", ["random_normal", "orthogonal", "zeros"])
-def test_float64_with_x64_enabled(name):
+def test_float64_with_x64_enabled():
     with jax.enable_x64(True):
-        assert ALL_INITS[name]()(KEY, (4, 3), np.float64).dtype == np.float64
+        assert I.random_normal_initializer()(KEY, SMALL, np.float64).dtype == np.float64
+        assert I.zeros_initializer()(None, SMALL, np.float64).dtype == np.float64
 
 
 def test_constructor_dtype_is_the_default_and_accepts_jnp_and_numpy_types():
-    assert I.random_normal_initializer(dtype=jnp.bfloat16)(KEY, (2,)).dtype == jnp.bfloat16
+    assert I.random_normal_initializer(dtype=jnp.bfloat16)(KEY, SMALL).dtype == jnp.bfloat16
     assert I.zeros_initializer(np.int8)(None, (2,)).dtype == np.int8
     assert I.ones_initializer("float16")(None, (2,)).dtype == np.float16
 
@@ -127,7 +130,7 @@ def test_zeros_and_ones_work_for_every_dtype(dtype):
 
 def test_shape_accepts_lists_and_numpy_ints_and_rejects_bad_shapes():
     assert I.zeros_initializer()(None, [np.int64(2), 3]).shape == (2, 3)
-    with pytest.raises(InitializerError, match=r"shape must be a sequence of ints, got \(2, None\)"):
+    with pytest.raises(InitializerError, match=r"sequence of ints, got \(2, None\)"):
         I.zeros_initializer()(None, (2, None))
     with pytest.raises(InitializerError, match=r"negative dimensions, got \(2, -1\)"):
         I.random_normal_initializer()(KEY, (2, -1))
@@ -168,16 +171,17 @@ def test_seed_is_folded_into_the_key(name):
     np.testing.assert_array_equal(values[1], np.asarray(make(None)(expected_key, (4, 3))))
 
 
-@pytest.mark.parametrize("name", ALL_INITS)
-def test_works_under_jit_and_vmap_over_keys(name):
-    init = ALL_INITS[name]()
+def test_works_under_jit_and_vmap_over_keys():
+    inits = {name: make() for name, make in ALL_INITS.items()}
     keys = jax.random.split(KEY, 3)
-    # One compiled program traces `init` under both transformations: a batched tracer key.
-    batched = jax.jit(jax.vmap(lambda k: init(k, (4, 3))))(keys)
-    assert batched.shape == (3, 4, 3)
-    for i in range(3):
-        np.testing.assert_allclose(np.asarray(batched[i]), np.asarray(init(keys[i], (4, 3))),
-                                   rtol=1e-5, atol=1e-6)
+    # One compiled program traces every initializer under both transformations (tracer keys).
+    batched = jax.jit(jax.vmap(lambda k: {n: init(k, SMALL) for n, init in inits.items()}))(keys)
+    for name, init in inits.items():
+        assert batched[name].shape == (3, *SMALL), name
+        for i in range(3):
+            np.testing.assert_allclose(np.asarray(batched[name][i]),
+                                       np.asarray(init(keys[i], SMALL)),
+                                       rtol=1e-5, atol=1e-6, err_msg=name)
 
 
 def test_initializers_are_hashable_so_they_can_be_static_jit_arguments():
@@ -227,11 +231,13 @@ def test_random_uniform_float_limits_and_mean():
     assert default.min() >= 0.0 and default.max() < 1.0 and default.max() > 0.999
 
 
-@pytest.mark.parametrize("dtype", [jnp.int32, jnp.uint8, jnp.int8], ids=lambda d: d.__name__)
-def test_random_uniform_integer_dtypes(dtype):
-    x = np.asarray(I.random_uniform_initializer(2, 9, dtype=dtype)(KEY, (10_000,)))
-    assert x.dtype == np.dtype(dtype)
+def test_random_uniform_integer_dtypes():
+    x = np.asarray(I.random_uniform_initializer(2, 9, dtype=jnp.int32)(KEY, (1000,)))
+    assert x.dtype == np.int32
     assert sorted(set(x.tolist())) == list(range(2, 9))  # maxval is exclusive, like TF
+    for dtype in (jnp.uint8, jnp.int8, jnp.int16):
+        init = I.random_uniform_initializer(0, 5, dtype=dtype)
+        assert jax.eval_shape(lambda key, init=init: init(key, SMALL), KEY).dtype == dtype
 
 
 def test_glorot_uniform_limit_is_reached_but_not_exceeded():
@@ -243,8 +249,8 @@ def test_glorot_uniform_limit_is_reached_but_not_exceeded():
 
 
 def test_glorot_uniform_of_a_conv_kernel_uses_the_receptive_field():
-    limit = math.sqrt(6.0 / (1000 + 2500))
-    x = np.asarray(I.glorot_uniform_initializer()(KEY, CONV))
+    limit = math.sqrt(6.0 / (3 * 3 * 16 + 3 * 3 * 32))
+    x = np.asarray(I.glorot_uniform_initializer()(KEY, (3, 3, 16, 32)))
     assert limit * 0.99 < np.abs(x).max() <= limit
 
 
@@ -259,8 +265,9 @@ def test_glorot_normal_std_and_truncation():
 @pytest.mark.parametrize("distribution",
                          ["truncated_normal", "normal", "untruncated_normal", "uniform"])
 def test_variance_scaling_has_variance_scale_over_n(mode, distribution):
-    n = {"fan_in": 1000, "fan_out": 2500, "fan_avg": 1750}[mode]
-    x = np.asarray(I.variance_scaling_initializer(3.0, mode, distribution)(KEY, CONV), np.float64)
+    n = {"fan_in": 400, "fan_out": 500, "fan_avg": 450}[mode]
+    init = I.variance_scaling_initializer(3.0, mode, distribution)
+    x = np.asarray(init(KEY, MATRIX), np.float64)
     expected_std = math.sqrt(3.0 / n)
     assert x.mean() == pytest.approx(0.0, abs=0.02 * expected_std)
     assert x.std() == pytest.approx(expected_std, rel=0.015)
@@ -304,8 +311,9 @@ def test_compute_fans_property(shape):
 
 @pytest.mark.parametrize(
     ("shape", "flat"),
-    [((8, 5), (8, 5)), ((3, 7), (3, 7)), ((6, 6), (6, 6)), ((3, 3, 4, 8), (36, 8)),
-     ((2, 2, 2, 16), (8, 16))],
+    # Flattened shapes (4, 3) and (3, 4) share one compiled QR; (4, 4) is the square case.
+    [((4, 3), (4, 3)), ((3, 4), (3, 4)), ((4, 4), (4, 4)), ((2, 2, 3), (4, 3)),
+     ((3, 1, 4), (3, 4))],
 )
 @pytest.mark.parametrize("gain", [1.0, 2.5])
 def test_orthogonal_rows_or_columns_are_orthonormal(shape, flat, gain):
@@ -316,8 +324,8 @@ def test_orthogonal_rows_or_columns_are_orthonormal(shape, flat, gain):
 
 
 def test_orthogonal_in_low_precision_is_close_to_orthonormal():
-    q = np.asarray(I.orthogonal_initializer()(KEY, (16, 8), jnp.bfloat16), np.float32)
-    np.testing.assert_allclose(q.T @ q, np.eye(8), atol=0.05)
+    q = np.asarray(I.orthogonal_initializer()(KEY, SMALL, jnp.bfloat16), np.float32)
+    np.testing.assert_allclose(q.T @ q, np.eye(3), atol=0.02)
 
 
 def test_orthogonal_rejects_rank_below_two():
@@ -353,7 +361,7 @@ def test_constant_wrong_element_count_raises():
 
 def test_constant_verify_shape():
     init = I.constant_initializer([1, 2, 3, 4], verify_shape=True)
-    with pytest.raises(InitializerError, match=r"Expected Tensor's shape: \(2, 2\), but got \(4,\)"):
+    with pytest.raises(InitializerError, match=r"Expected Tensor's shape: \(2, 2\), but got \(4,"):
         init(None, (2, 2))
     assert init(None, (4,)).shape == (4,)
 
@@ -464,7 +472,8 @@ def test_dataclass_values_frozen_hashable_readable():
 def test_default_initializer_for_floats_is_glorot_uniform(dtype):
     init = I.default_initializer(dtype, "w")
     assert init == I.glorot_uniform_initializer()
-    assert init(KEY, (3, 4), dtype).dtype == jax.dtypes.canonicalize_dtype(dtype)
+    out = jax.eval_shape(lambda key: init(key, SMALL, dtype), KEY)
+    assert out.dtype == jax.dtypes.canonicalize_dtype(dtype)
 
 
 @pytest.mark.parametrize("dtype", [jnp.int8, jnp.int32, np.int64, jnp.uint8, jnp.uint32, jnp.bool_],
@@ -534,16 +543,16 @@ def test_constant_dtype_errors():
 
 def test_call_initializer_jax_style():
     init = jax.nn.initializers.lecun_normal()
-    out = I.call_initializer(init, KEY, (30, 20), np.float32)
-    np.testing.assert_array_equal(np.asarray(out), np.asarray(init(KEY, (30, 20), jnp.float32)))
+    out = I.call_initializer(init, KEY, SMALL, np.float32)
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(init(KEY, SMALL, jnp.float32)))
     assert I.call_initializer(jax.nn.initializers.zeros, None, (2,), jnp.int32).dtype == np.int32
 
 
 def test_call_initializer_our_initializers_and_classes():
-    out = I.call_initializer(I.glorot_uniform_initializer(), KEY, [4, 5], np.float64)
-    assert out.shape == (4, 5) and out.dtype == np.float32
+    out = I.call_initializer(I.glorot_uniform_initializer(), KEY, [4, 3], np.float64)
+    assert out.shape == SMALL and out.dtype == np.float32
     np.testing.assert_array_equal(np.asarray(out),
-                                  np.asarray(I.glorot_uniform_initializer()(KEY, (4, 5))))
+                                  np.asarray(I.glorot_uniform_initializer()(KEY, SMALL)))
     # `initializer=zeros_initializer` (the class, no parentheses) is instantiated, as in TF1.
     assert I.call_initializer(I.zeros_initializer, None, (2,), jnp.int32).tolist() == [0, 0]
 
@@ -605,7 +614,7 @@ def test_call_initializer_passes_scopejax_errors_through():
     with pytest.raises(InitializerError, match="needs a PRNG key") as info:
         I.call_initializer(I.random_normal_initializer(), None, (2,), np.float32)
     assert info.value.__cause__ is None
-    with pytest.raises(InitializerTypeError, match="Expected int32, but got 1.0") as info:
+    with pytest.raises(InitializerTypeError, match=r"Expected int32, but got 1\.0") as info:
         I.call_initializer(I.constant_initializer(1.0), None, (2,), np.int32)
     assert isinstance(info.value, ScopeJaxError) and isinstance(info.value, TypeError)
 
@@ -667,17 +676,15 @@ def _tf_sample(tf, init, shape, dtype="float32"):
 @pytest.mark.parametrize(
     ("ours", "theirs", "bounded"),
     [
-        (lambda: I.glorot_uniform_initializer(), lambda v1: v1.glorot_uniform_initializer(),
-         True),
-        (lambda: I.glorot_normal_initializer(), lambda v1: v1.glorot_normal_initializer(), True),
+        (I.glorot_uniform_initializer, lambda v1: v1.glorot_uniform_initializer(), True),
+        (I.glorot_normal_initializer, lambda v1: v1.glorot_normal_initializer(), True),
         (lambda: I.truncated_normal_initializer(0.1, 0.5),
          lambda v1: v1.truncated_normal_initializer(0.1, 0.5), True),
         (lambda: I.random_normal_initializer(0.1, 0.5),
          lambda v1: v1.random_normal_initializer(0.1, 0.5), False),
         (lambda: I.random_uniform_initializer(-0.5, 2.0),
          lambda v1: v1.random_uniform_initializer(-0.5, 2.0), True),
-        (lambda: I.random_uniform_initializer(), lambda v1: v1.random_uniform_initializer(),
-         True),
+        (I.random_uniform_initializer, lambda v1: v1.random_uniform_initializer(), True),
         (lambda: I.variance_scaling_initializer(2.0, "fan_in", "untruncated_normal"),
          lambda v1: v1.variance_scaling_initializer(2.0, "fan_in", "untruncated_normal"), False),
         (lambda: I.variance_scaling_initializer(0.5, "fan_out", "truncated_normal"),
@@ -685,12 +692,12 @@ def _tf_sample(tf, init, shape, dtype="float32"):
         (lambda: I.variance_scaling_initializer(1.5, "fan_avg", "uniform"),
          lambda v1: v1.variance_scaling_initializer(1.5, "fan_avg", "uniform"), True),
     ],
-    ids=["glorot_uniform", "glorot_normal", "truncated_normal", "random_normal",
-         "random_uniform", "random_uniform_default", "vs_untruncated", "vs_truncated", "vs_uniform"],
+    ids=["glorot_uniform", "glorot_normal", "truncated_normal", "random_normal", "random_uniform",
+         "random_uniform_default", "vs_untruncated", "vs_truncated", "vs_uniform"],
 )
 def test_distribution_matches_tf1(tf, ours, theirs, bounded):
-    x = np.asarray(ours()(KEY, CONV), np.float64)
-    y = _tf_sample(tf, theirs(tf.compat.v1), list(CONV))
+    x = np.asarray(ours()(KEY, MATRIX), np.float64)
+    y = _tf_sample(tf, theirs(tf.compat.v1), list(MATRIX))
     assert x.mean() == pytest.approx(y.mean(), abs=0.02 * y.std())
     assert x.std() == pytest.approx(y.std(), rel=0.01)
     if bounded:  # same support: the extremes agree to within 5% of a standard deviation
@@ -707,7 +714,7 @@ def test_truncated_normal_std_ratio_matches_tf1(tf):
 
 
 @requires_tf
-@pytest.mark.parametrize("shape", [(8, 5), (3, 7), (3, 3, 4, 8)])
+@pytest.mark.parametrize("shape", [(4, 3), (3, 4), (2, 2, 3)])
 def test_orthogonal_property_matches_tf1(tf, shape):
     flat = (math.prod(shape[:-1]), shape[-1])
     for q in (np.asarray(I.orthogonal_initializer(gain=2.0)(KEY, shape), np.float64),

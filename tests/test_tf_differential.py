@@ -43,7 +43,7 @@ def case(fn: Program | None = None, *, x64: bool = False, name: str | None = Non
     return register(fn) if fn is not None else register
 
 
-def R(api: Api, reuse: Any) -> Any:  # noqa: N802 -- reads like a constant in the tables
+def as_reuse(api: Api, reuse: Any) -> Any:
     """A reuse token of the tables ("AUTO" for AUTO_REUSE) as the engine's value."""
     return api.AUTO_REUSE if reuse == "AUTO" else reuse
 
@@ -52,7 +52,7 @@ def parent_scope(api: Api, parent: Any, name: str = "p") -> Any:
     """A parent context: nothing ("root"), or scope ``name`` opened with reuse ``parent``."""
     if parent == "root":
         return contextlib.nullcontext()
-    return api.scope(name, reuse=R(api, parent))
+    return api.scope(name, reuse=as_reuse(api, parent))
 
 
 # ----------------------------------------------------------------------------------- nesting
@@ -115,7 +115,7 @@ def _reuse_matrix(parent: Any, child: Any) -> Program:
                     api.get("old", [1])
         with parent_scope(api, parent):
             api.current()
-            with api.scope("c", reuse=R(api, child)):
+            with api.scope("c", reuse=as_reuse(api, child)):
                 api.current()
                 api.get("old", [1])
                 api.get("new", [1])
@@ -138,10 +138,10 @@ def _reenter_matrix(captured: Any, enclosing: Any, override: Any) -> Program:
     def prog(api: Api) -> None:
         with api.scope("d"):
             api.get("v", [1])
-        with api.scope("d", reuse=R(api, captured)) as d:
+        with api.scope("d", reuse=as_reuse(api, captured)) as d:
             pass
         with parent_scope(api, enclosing, "outer"):
-            with api.scope(d, reuse=R(api, override)):
+            with api.scope(d, reuse=as_reuse(api, override)):
                 api.current()
                 api.get("v", [1])
                 api.get("w", [1])
@@ -301,6 +301,23 @@ def reuse_variables_on_a_scope_that_is_not_active(api: Api) -> None:
         api.current()
         with api.guard():
             api.get("v", [1])
+
+
+@case
+def reuse_variables_on_an_enclosing_active_scope(api: Api) -> None:
+    # TF mutates the object in place, so the rest of the enclosing block reuses once the inner
+    # scope exits; scopes already open below keep the reuse they were opened with.
+    with api.scope("a") as a:
+        api.get("v", [1])
+        with api.scope("b"):
+            a.reuse_variables()
+            api.current()
+            with api.scope("c"):
+                api.current()
+        api.current()
+        api.get("v", [1])
+    with api.scope(a):
+        api.current()
 
 
 @case
@@ -483,7 +500,7 @@ def default_names_with_a_jump_into_the_current_scope(api: Api) -> None:
 @case
 def default_name_with_reuse_raises_and_consumes_no_number(api: Api) -> None:
     for reuse in (True, "AUTO"):
-        with api.guard(f"reuse={reuse}"), api.scope(None, "d", reuse=R(api, reuse)):
+        with api.guard(f"reuse={reuse}"), api.scope(None, "d", reuse=as_reuse(api, reuse)):
             api.current()
     api.current()
     with api.scope(None, "d", reuse=False):
@@ -545,7 +562,7 @@ def shape_and_dtype_checks_on_reuse(api: Api) -> None:
         api.get("h", [2], dtype="float16")
         api.get("s", [])
     for reuse in (True, "AUTO"):
-        with api.scope("a", reuse=R(api, reuse)):
+        with api.scope("a", reuse=as_reuse(api, reuse)):
             for shape in (None, [2, 3], [None, 3], [2, None], [None, None], [2], [3, 2],
                           [2, 3, 1], []):  # fmt: skip
                 api.get("v", shape)
@@ -773,14 +790,21 @@ def default_initializers_per_dtype(api: Api) -> None:
         api.get(dtype, [2], dtype=dtype)
     api.get("no_shape")
     api.get("no_shape_i32", dtype="int32")
-    api.get("partial", [None, 3])
-    api.get("partial_i32", [2, None], dtype="int32")
     with api.scope("i", dtype="int32"):
         api.get("v", [2], value=True)
         with api.scope("j"):
             api.get("w", [], value=True)
     with api.scope("c", dtype="complex64"):
         api.get("v", [2])
+
+
+@case
+def partial_shape_without_initializer(api: Api) -> None:
+    # TF fills in the default initializer first, so a partial shape fails the initializer check
+    # ("The initializer passed is not valid"), while shape=None says "must be specified".
+    api.get("partial", [None, 3])
+    api.get("partial_i32", [2, None], dtype="int32")
+    api.get("unknown_rank_1", [None])
 
 
 @case(x64=True)
@@ -863,6 +887,18 @@ def name_validation(api: Api) -> None:
         api.get("-minus", [1])
         with api.guard("inner scope -minus"), api.scope("-m"):
             api.current()
+
+
+@case
+def invalid_root_name_is_checked_after_shape_and_initializer(api: Api) -> None:
+    # TF validates the variable's name when it creates the variable op, i.e. after the shape,
+    # initializer and dtype checks: each of these fails with the other error first.
+    api.get("_u")
+    api.get("_u", [None, 2])
+    api.get("_u", [1], dtype="complex64")
+    api.get("_u", initializer=lambda x: 1)
+    api.get("_u", [1], initializer=4)
+    api.get("_u", initializer=4.0, dtype="int32")
 
 
 # ------------------------------------------------------------------ ported TF programs
@@ -1006,7 +1042,7 @@ def _run_block(api: Api, nodes: list[Any], caps: list[Any]) -> None:
                 target = api.get_variable_scope()
             kwargs = {"dtype": dtype} if dtype else {}
             with api.guard(f"open {kind}"):
-                with api.scope(target, default, reuse=R(api, reuse), **kwargs) as s:
+                with api.scope(target, default, reuse=as_reuse(api, reuse), **kwargs) as s:
                     caps.append(s)
                     _run_block(api, body, caps)
 

@@ -50,14 +50,26 @@ def current_frame(what: str) -> Frame:
 
 
 def _on_reuse_variables(reusing: Scope) -> Scope:
-    """``scope.reuse_variables()`` inside a run: TF1 mutates the scope object in place."""
+    """``scope.reuse_variables()`` inside a run: TF1 mutates the scope object in place.
+
+    scopejax records the scope's token for the rest of the call instead; every frame whose scope
+    carries that token then reads as reusing (see :func:`active_scope`).
+    """
     frame = _FRAME.get()
-    if frame is None:
-        return reusing
-    frame.run.reused_tokens.add(reusing._token)
-    if frame.scope._token is reusing._token:
-        _FRAME.set(Frame(reusing, frame.run))
+    if frame is not None:
+        frame.run.reused_tokens.add(reusing._token)
     return reusing
+
+
+def _with_recorded_reuse(scope: Scope, run: Run) -> Scope:
+    """``scope`` as TF1's mutable object would now be: reusing if reuse_variables() was called."""
+    if run.reused_tokens and scope.reuse is not True and scope._token in run.reused_tokens:
+        return dataclasses.replace(scope, reuse=True)  # keeps the token
+    return scope
+
+
+def active_scope(frame: Frame) -> Scope:
+    return _with_recorded_reuse(frame.scope, frame.run)
 
 
 @contextlib.contextmanager
@@ -74,7 +86,7 @@ def activate(run: Run, root: Scope) -> Iterator[None]:
 
 def get_variable_scope() -> Scope:
     """The current variable scope (TF1: ``tf.compat.v1.get_variable_scope()``)."""
-    return current_frame("get_variable_scope").scope
+    return active_scope(current_frame("get_variable_scope"))
 
 
 class variable_scope:
@@ -145,13 +157,11 @@ class variable_scope:
                 "This variable_scope(...) object is already active; create a new one per `with`."
             )
         frame = current_frame("variable_scope")
-        run, parent = frame.run, frame.scope
+        run, parent = frame.run, active_scope(frame)
         given = self._name_or_scope
         self._snapshot = None
         if isinstance(given, Scope):
-            was_reused = given._token in run.reused_tokens
-            base = dataclasses.replace(given, reuse=True) if was_reused else given
-            new = base.reenter(reuse=self._reuse, **self._args)
+            new = _with_recorded_reuse(given, run).reenter(reuse=self._reuse, **self._args)
             run.open_scope(new.name)
             self._snapshot = dict(run.counts)
         elif given is not None:
@@ -232,7 +242,7 @@ def get_variable(
     """
     frame = current_frame("get_variable")
     return getter.scope_get_variable(
-        frame.run, frame.scope, name, shape=shape, dtype=dtype, initializer=initializer,
+        frame.run, active_scope(frame), name, shape=shape, dtype=dtype, initializer=initializer,
         regularizer=regularizer, trainable=trainable, collections=collections,
         caching_device=caching_device, partitioner=partitioner, validate_shape=validate_shape,
         use_resource=use_resource, custom_getter=custom_getter, constraint=constraint,
