@@ -162,11 +162,11 @@ class variable_scope:
         self._snapshot = None
         if isinstance(given, Scope):
             new = _with_recorded_reuse(given, run).reenter(reuse=self._reuse, **self._args)
-            run.open_scope(new.name)
-            self._snapshot = dict(run.counts)
+            run.counts.open(new.name)
+            self._snapshot = run.counts.snapshot()
         elif given is not None:
             new = parent.child(given, reuse=self._reuse, **self._args)
-            run.open_scope(new.name)
+            run.counts.open(new.name)
         else:
             if self._reuse:
                 raise ReuseError(
@@ -178,9 +178,9 @@ class variable_scope:
                 raise ScopeTypeError(
                     f"default_name must be a string, got {self._default_name!r}."
                 )
-            unique = run.unique_name(parent.name, self._default_name)
+            unique = run.counts.unique_name(parent.name, self._default_name)
             new = parent.child(unique, **self._args)
-            run.open_scope(new.name)
+            run.counts.open(new.name)
         self._run = run
         self._entered = new
         self._frame_token = _FRAME.set(Frame(new, run))
@@ -192,9 +192,9 @@ class variable_scope:
         proper = frame is not None and frame.run is run and frame.scope._token is entered._token
         try:
             if self._snapshot is not None:
-                run.counts = self._snapshot
+                run.counts.restore(self._snapshot)
             else:
-                run.close_subscopes(entered.name)
+                run.counts.close_subscopes(entered.name)
             _FRAME.reset(self._frame_token)
         finally:
             self._entered = None

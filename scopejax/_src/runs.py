@@ -20,6 +20,7 @@ import jax
 import numpy as np
 
 from scopejax._src import names
+from scopejax._src.counters import ScopeCounts
 from scopejax._src.errors import (
     DtypeMismatchError,
     ScopeTypeError,
@@ -57,26 +58,8 @@ class _Bookkeeping:
     """TF1's per-thread scope store, per transformed call: counters and reused scope tokens."""
 
     def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
+        self.counts = ScopeCounts()
         self.reused_tokens: set[object] = set()
-
-    def open_scope(self, full_name: str) -> None:
-        self.counts[full_name] = self.counts.get(full_name, 0) + 1
-
-    def close_subscopes(self, full_name: str) -> None:
-        prefix = full_name + "/"
-        for k in [k for k in self.counts if k.startswith(prefix)]:
-            del self.counts[k]
-
-    def unique_name(self, parent: str, prefix: str) -> str:
-        """TF's ``_get_unique_variable_scope``: ``prefix``, else the first free ``prefix_N``."""
-        base = names.join(parent, prefix)
-        if not self.counts.get(base):
-            return prefix
-        i = 1
-        while self.counts.get(f"{base}_{i}"):
-            i += 1
-        return f"{prefix}_{i}"
 
 
 class InitRun(_Bookkeeping):
