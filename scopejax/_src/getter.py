@@ -28,12 +28,8 @@ from scopejax._src.errors import (
     ShapeMismatchError,
     UnsupportedFeatureError,
 )
-from scopejax._src.initializers import (
-    TFInitializer,
-    call_initializer,
-    constant_dtype,
-    default_initializer,
-)
+from scopejax._src.initializer_calls import call_initializer, constant_dtype, default_initializer
+from scopejax._src.initializers import TFInitializer
 from scopejax._src.scope import AUTO_REUSE, ReuseMode, Scope
 from scopejax._src.varinfo import GLOBAL_VARIABLES, TRAINABLE_VARIABLES, VarInfo
 
@@ -46,8 +42,13 @@ class VariableSource(Protocol):
     def existing(self, name: str) -> tuple[Any, VarInfo] | None:
         """The value and info of ``name`` if it was created earlier, else None."""
 
-    def create(self, name: str, info: VarInfo, make_value: Callable[[Any], Any]) -> Any:
-        """Creates ``name``: ``make_value(key)`` computes the initial value where one is needed."""
+    def create(self, name: str, info: VarInfo, make_value: Callable[[Any], Any],
+               needs_key: bool) -> Any:  # fmt: skip
+        """Creates ``name``: ``make_value(key)`` computes the initial value where one is needed.
+
+        ``needs_key`` is False when the initializer is known to be deterministic, so the source
+        may pass ``None`` instead of deriving the variable's key.
+        """
 
     def known_names(self) -> Iterable[str]:
         """Names for "closest name" hints in errors."""
@@ -146,13 +147,16 @@ def _collections(collections: Any, trainable: bool, name: str) -> tuple[str, ...
 
 
 def _creation(name: str, shape: Shape | None, dtype: np.dtype, initializer: Any
-              ) -> tuple[tuple[int, ...], np.dtype, Callable[[Any], Any]]:  # fmt: skip
-    """Shape, dtype and a ``key -> value`` maker for a new variable (TF's _get_single_variable)."""
+              ) -> tuple[tuple[int, ...], np.dtype, Callable[[Any], Any], bool]:  # fmt: skip
+    """Shape, dtype, a ``key -> value`` maker and whether it needs a key, for a new variable.
+
+    TF's ``_get_single_variable`` creation branch.
+    """
     fully_defined = shape is not None and all(d is not None for d in shape)
     if initializer is not None and not callable(initializer):  # a constant value
         vdtype = constant_dtype(initializer)
         vshape = tuple(np.shape(initializer))
-        return vshape, vdtype, lambda key: jnp.asarray(initializer, dtype=vdtype)
+        return vshape, vdtype, lambda key: jnp.asarray(initializer, dtype=vdtype), False
     if initializer is None:
         if not fully_defined:
             raise InitializerError(
@@ -165,11 +169,12 @@ def _creation(name: str, shape: Shape | None, dtype: np.dtype, initializer: Any
             raise _with_name(e, name) if name not in str(e) else e from None
     if fully_defined:
         full: tuple[int, ...] = tuple(shape)  # type: ignore[arg-type]
-        return full, dtype, lambda key: call_initializer(initializer, key, full, dtype)
+        needs_key = not isinstance(initializer, TFInitializer) or initializer.needs_key
+        return full, dtype, lambda key: call_initializer(initializer, key, full, dtype), needs_key
     if not isinstance(initializer, TFInitializer) and needs_no_arguments(initializer):
         value = initializer()
         vdtype = constant_dtype(value)
-        return tuple(np.shape(value)), vdtype, lambda key: jnp.asarray(value, dtype=vdtype)
+        return tuple(np.shape(value)), vdtype, lambda key: jnp.asarray(value, dtype=vdtype), False
     raise InitializerError(
         f"Variable {name}: The initializer passed is not valid. It should be a callable with no "
         "arguments and the shape should not be provided or an instance of "
@@ -234,7 +239,7 @@ def true_getter(
             )
         return value
     names.check_variable_name(name, name.rsplit("/", 1)[-1] if name else name)
-    vshape, vdtype, make = _creation(name, shape, dtype, initializer)
+    vshape, vdtype, make, needs_key = _creation(name, shape, dtype, initializer)
     if trainable is None:
         trainable = True
     info = VarInfo(
@@ -250,7 +255,7 @@ def true_getter(
         except (InitializerError, InitializerTypeError) as e:
             raise _with_name(e, name) from None
 
-    return source.create(name, info, make_value)
+    return source.create(name, info, make_value, needs_key)
 
 
 _GET_KWARGS = (

@@ -54,6 +54,10 @@ def check_rng(rng: Any) -> Any:
     )
 
 
+def _key_for(rng: Any, name: str, needs_key: bool) -> Any:
+    return names.variable_key(rng, name) if needs_key and rng is not None else None
+
+
 class _Bookkeeping:
     """TF1's per-thread scope store, per transformed call: counters and reused scope tokens."""
 
@@ -76,9 +80,9 @@ class InitRun(_Bookkeeping):
             return self.values[name], self.infos[name]
         return None
 
-    def create(self, name: str, info: VarInfo, make_value: Callable[[Any], Any]) -> Any:
-        key = None if self.rng is None else names.variable_key(self.rng, name)
-        value = make_value(key)
+    def create(self, name: str, info: VarInfo, make_value: Callable[[Any], Any],
+               needs_key: bool) -> Any:  # fmt: skip
+        value = make_value(_key_for(self.rng, name, needs_key))
         self.values[name] = value
         self.infos[name] = info
         return value
@@ -101,7 +105,8 @@ class ApplyRun(_Bookkeeping):
     def existing(self, name: str) -> tuple[Any, VarInfo] | None:
         return self.created.get(name)
 
-    def create(self, name: str, info: VarInfo, make_value: Callable[[Any], Any]) -> Any:
+    def create(self, name: str, info: VarInfo, make_value: Callable[[Any], Any],
+               needs_key: bool) -> Any:  # fmt: skip
         params = self.params
         if name not in params:
             raise VariableNotFoundError(
@@ -110,7 +115,7 @@ class ApplyRun(_Bookkeeping):
                 "point during init; pass the store that init returned for this function."
             )
         value = params[name]
-        found_shape = tuple(np.shape(value))
+        found_shape = tuple(getattr(value, "shape", None) or np.shape(value))
         if found_shape != info.shape:
             raise ShapeMismatchError(
                 f"Variable {name} has shape {found_shape} in the params given to apply, but the "
@@ -142,9 +147,9 @@ class StoreSource:
             return self.store[name], self.store.info(name)
         return None
 
-    def create(self, name: str, info: VarInfo, make_value: Callable[[Any], Any]) -> Any:
-        key = None if self.rng is None else names.variable_key(self.rng, name)
-        value = make_value(key)
+    def create(self, name: str, info: VarInfo, make_value: Callable[[Any], Any],
+               needs_key: bool) -> Any:  # fmt: skip
+        value = make_value(_key_for(self.rng, name, needs_key))
         self.store = self.store.with_variable(name, value, info)
         return value
 

@@ -233,22 +233,27 @@ class Scope:
 
     def _derive(self, *, name: str, reuse: ReuseMode, custom_getter: Any, constraint: Any,
                 **overrides: Any) -> Scope:  # fmt: skip
+        # Built without __init__: every field is already valid (this runs per scope opening).
+        new = object.__new__(Scope)
         fields = {
+            "name": name,
+            "reuse": reuse,
             "initializer": self.initializer,
             "regularizer": self.regularizer,
             "caching_device": self.caching_device,
             "partitioner": self.partitioner,
+            "custom_getter": compose_getters(custom_getter, self.custom_getter),
             "dtype": self.dtype,
             "use_resource": self.use_resource,
+            "constraint": constraint,
+            "_token": object(),
         }
-        fields.update({k: v for k, v in overrides.items() if v is not None})
-        return Scope(
-            name=name,
-            reuse=reuse,
-            custom_getter=compose_getters(custom_getter, self.custom_getter),
-            constraint=constraint,
-            **fields,
-        )
+        for key, value in overrides.items():
+            if value is not None:
+                fields[key] = _as_dtype(value, f"scope '{name}'") if key == "dtype" else value
+        for key, value in fields.items():
+            object.__setattr__(new, key, value)
+        return new
 
     def reuse_variables(self) -> Scope:
         """Makes this scope reuse variables (TF1: ``scope.reuse_variables()``).
