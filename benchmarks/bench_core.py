@@ -45,6 +45,7 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -379,9 +380,23 @@ def markdown_table(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
+def scopejax_revision() -> str:
+    """The git commit of the scopejax checkout being measured (``+dirty`` if its source changed)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(scopejax.__file__)))
+    try:
+        git = lambda *a: subprocess.run(
+            ["git", "-C", root, *a], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = git("status", "--porcelain", "--", "scopejax")
+        return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def environment() -> dict[str, Any]:
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "scopejax_revision": scopejax_revision(),
         "python": platform.python_version(),
         "jax": jax.__version__,
         "optax": optax.__version__,
@@ -451,6 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(metrics) - set(METRICS))
     if unknown:
         parser.error(f"unknown metrics {unknown}; choose from {list(METRICS)}")
+    env = environment()  # before the run: the date is the start time
     if args.quick and args.configs is None and len(metrics) == len(METRICS):
         results = smoke()
     else:
@@ -458,9 +474,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         budget = QUICK_BUDGET if args.quick else FULL_BUDGET
         results = run(configs, metrics, budget, _stderr)
 
-    env = environment()
     print(
-        f"jax {env['jax']} on {env['backend']} ({env['cpu_count']} CPUs), {env['date']}; "
+        f"scopejax {env['scopejax_revision']}, jax {env['jax']} on {env['backend']} "
+        f"({env['cpu_count']} CPUs), started {env['date']}; "
         "median time per call; ratio = median of per-repeat scopejax/pure-JAX ratios.\n"
     )
     print(markdown_table(results))

@@ -7,6 +7,7 @@ and ``transform`` to turn a TF1-style function into pure ``init`` / ``apply``.
 from scopejax import pure
 from scopejax._src.context import get_variable, get_variable_scope, variable_scope
 from scopejax._src.errors import (
+    CustomGetterError,
     DtypeMismatchError,
     InitializerError,
     InitializerTypeError,
@@ -46,6 +47,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AUTO_REUSE",
+    "CustomGetterError",
     "DtypeMismatchError",
     "GLOBAL_VARIABLES",
     "InitializerError",

@@ -96,6 +96,16 @@ def test_rule5_reuse_variables_mutates_the_captured_scope_in_effect():
     init(f)
 
 
+def test_rule5_the_captured_value_keeps_its_reuse_field():
+    """Documented difference: TF's mutated object reports reuse=True; a Scope value cannot."""
+    def f():
+        with variable_scope("foo") as foo:
+            foo.reuse_variables()
+            assert foo.reuse is False  # the value is immutable...
+            assert sj.get_variable_scope().reuse is True  # ...but the active scope reuses
+    init(f)
+
+
 def test_rule5_reuse_variables_never_touches_the_parent():
     def f():
         with variable_scope("p") as p:

@@ -335,13 +335,20 @@ def reuse_variables_via_get_variable_scope(api: Api) -> None:
 
 
 @case
-def reuse_variables_changes_the_captured_objects_reuse(api: Api) -> None:
-    # TF mutates the VariableScope in place: the captured object itself now reports reuse=True.
+def reuse_variables_makes_the_scope_reuse_in_effect(api: Api) -> None:
+    # TF mutates the VariableScope in place. scopejax's Scope values are immutable, so the
+    # captured value's own `.reuse` field stays False (a documented difference, pinned in
+    # tests/test_context.py); what the object *does* is the same: the active scope reuses, and
+    # so does every later re-entry of the captured object.
     with api.scope("foo") as foo:
+        api.get("v", [1])
         api.note("before", api.reuse_of(foo))
         foo.reuse_variables()
-        api.note("after, inside", api.reuse_of(foo))
-    api.note("after, outside", api.reuse_of(foo))
+        api.current()
+        api.get("v", [1])
+    with api.scope(foo):
+        api.current()
+        api.get("v", [1])
 
 
 @case
@@ -890,6 +897,25 @@ def name_validation(api: Api) -> None:
 
 
 @case
+def reentering_an_underscore_scope_at_the_root(api: Api) -> None:
+    # Re-entering a captured scope opens a name scope named after its last component inside the
+    # current name scope (rule 14); at the root, TF validates that as a root name, so "_s" fails.
+    with api.scope("a"):
+        with api.scope("_s") as s:
+            api.get("v", [1])
+        with api.scope(None, "_d") as d:
+            pass
+    with api.guard("re-enter a/_s at the root"), api.scope(s):
+        api.current()
+    with api.guard("re-enter a/_d at the root"), api.scope(d):
+        api.current()
+    with api.scope("b"), api.scope(s):  # fine inside a scope
+        api.current()
+    with api.scope(s, auxiliary_name_scope=False):  # and without a name scope
+        api.current()
+
+
+@case
 def invalid_root_name_is_checked_after_shape_and_initializer(api: Api) -> None:
     # TF validates the variable's name when it creates the variable op, i.e. after the shape,
     # initializer and dtype checks: each of these fails with the other error first.
@@ -899,6 +925,35 @@ def invalid_root_name_is_checked_after_shape_and_initializer(api: Api) -> None:
     api.get("_u", initializer=lambda x: 1)
     api.get("_u", [1], initializer=4)
     api.get("_u", initializer=4.0, dtype="int32")
+
+
+@case
+def improper_nesting_leaves_the_scopes_intact(api: Api) -> None:
+    """testVarScopeNestingError: a refused out-of-order __exit__ changes nothing."""
+    with api.scope("aa"):
+        bb = api.raw_scope("bb")
+        bb.__enter__()
+        with api.scope("cc"):
+            try:
+                bb.__exit__(None, None, None)
+            except RuntimeError:
+                api.note("RuntimeError")
+            api.current()
+            api.get("v", [1])
+        api.current()
+        bb.__exit__(None, None, None)
+        api.current()
+        api.get("v", [1])
+    api.current()
+
+
+@case
+def non_callable_custom_getter(api: Api) -> None:
+    """testNonCallableGetterFails: accepted by variable_scope, refused by get_variable."""
+    with api.scope("scope0", custom_getter=3):
+        api.current()
+        api.get("name0", [1])
+    api.get("name0", [1], custom_getter=3)
 
 
 # ------------------------------------------------------------------ ported TF programs
@@ -1076,7 +1131,7 @@ def _node(depth: int) -> st.SearchStrategy[Any]:
     return st.one_of(_leaf, scope, scope)
 
 
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
 @given(st.lists(_node(3), min_size=1, max_size=6))
 def test_random_programs(nodes: list[Any]) -> None:
     assert_same(_program(nodes))

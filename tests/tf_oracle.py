@@ -11,6 +11,7 @@ A *program* is a function ``prog(api)`` that only talks to an :class:`Api` objec
 * ``api.guard()`` -- a block whose ValueError/TypeError is recorded and swallowed (for errors
   raised when a scope is entered: the rest of the block is skipped, like ``assertRaises``).
 * ``api.current()``, ``api.note(...)``, ``api.reuse_of(scope)`` -- record facts.
+* ``api.raw_scope(...)`` -- the engine's unentered ``variable_scope`` object (nesting tests).
 * ``api.AUTO_REUSE``, ``api.zeros_initializer()``, ``api.ones_initializer()``,
   ``api.constant_initializer(value, dtype=None)``, ``api.const(value, dtype=None)`` (a TF constant
   tensor / a NumPy array), ``api.get_variable_scope()``; dtypes are given as strings.
@@ -54,6 +55,8 @@ KEY_PHRASES = (
     "If default_name is None then name_or_scope is required",
     "name_or_scope must be a string or VariableScope",
     "An initializer for variable",
+    "Passed a custom_getter which is not callable",
+    "Improper nesting of variable_scope",
     "Expected",
 )
 # TF calls a callable initializer as init(shape, dtype=...), scopejax calls one whose first
@@ -68,7 +71,8 @@ _NAMED = (
 
 def error_key(e: BaseException) -> tuple[Any, ...]:
     """(builtin base type, key phrase[, detail]) of an error, comparable across engines."""
-    kind = next((t.__name__ for t in (ValueError, TypeError) if isinstance(e, t)), type(e).__name__)
+    kind = next((t.__name__ for t in (ValueError, TypeError) if isinstance(e, t)), None)
+    kind = kind or next(c.__name__ for c in type(e).__mro__ if c.__module__ == "builtins")
     msg = str(e)
     if isinstance(e, TypeError) and any(p in msg for p in _BAD_CALL):
         return (kind, "initializer called with the wrong arguments")
@@ -140,6 +144,11 @@ class Api:
             yield s
         self.events.append(("exit", self._engine.get_variable_scope().name))
 
+    def raw_scope(self, name_or_scope: Any, default_name: str | None = None,
+                  **kwargs: Any) -> Any:  # fmt: skip
+        """The engine's own ``variable_scope(...)`` object, for explicit ``__enter__/__exit__``."""
+        return self._engine.variable_scope(name_or_scope, default_name, **self._convert(kwargs))
+
     @contextlib.contextmanager
     def guard(self, label: str = "") -> Iterator[None]:
         try:
@@ -155,6 +164,14 @@ class Api:
             return None
         self.events.append(("var", var, value))
         return var
+
+
+def _run(prog: Program, api: Api) -> None:
+    """Runs ``prog``; an exception escaping it becomes the log's last event."""
+    try:
+        prog(api)
+    except Exception as e:  # compared against the other engine's log
+        api.events.append(("uncaught", *error_key(e)))
 
 
 def _resolve(events: list[tuple[Any, ...]], describe: Callable[[Any], tuple[Any, ...]],
@@ -214,7 +231,7 @@ def run_scopejax(prog: Program, *, x64: bool = False) -> list[tuple[Any, ...]]:
 
     def fn() -> Api:
         api = Api(_SJEngine)
-        prog(api)
+        _run(prog, api)
         return api
 
     with jax.enable_x64(x64):
@@ -262,7 +279,7 @@ def run_tf(prog: Program, *, x64: bool = False) -> list[tuple[Any, ...]]:
     g = tf.Graph()
     with g.as_default():
         api = Api(_TFEngine(tf))
-        prog(api)
+        _run(prog, api)
         variables = [ev[1] for ev in api.events if ev[0] == "var"]
         wanted = list({id(v): v for ev in api.events if ev[0] == "var" and ev[2]
                        for v in [ev[1]]}.values())  # fmt: skip

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from scopejax._src import getter
+from scopejax._src import getter, names
 from scopejax._src.errors import (
     NoTransformError,
     ReuseError,
@@ -30,6 +30,9 @@ Run = InitRun | ApplyRun
 class Frame(NamedTuple):
     scope: Scope
     run: Run
+    # Whether TF's *name scope* would be non-empty here. Variable names never depend on it, but
+    # TF validates a scope name against the root pattern only while the name scope is the root.
+    in_name_scope: bool = False
 
 
 _FRAME: contextvars.ContextVar[Frame | None] = contextvars.ContextVar(
@@ -108,7 +111,7 @@ class variable_scope:
     TF1 equivalent: ``tf.compat.v1.variable_scope``.
     """
 
-    __slots__ = ("_args", "_default_name", "_entered", "_frame_token", "_mode", "_name_or_scope",
+    __slots__ = ("_args", "_aux", "_default_name", "_entered", "_frame_token", "_name_or_scope",
                  "_reuse", "_run", "_snapshot")  # fmt: skip
 
     def __init__(
@@ -142,6 +145,7 @@ class variable_scope:
                 f"{auxiliary_name_scope!r}"
             )
         self._name_or_scope = name_or_scope
+        self._aux = auxiliary_name_scope
         self._default_name = default_name
         self._reuse = check_reuse(reuse)
         self._args = dict(
@@ -158,14 +162,23 @@ class variable_scope:
             )
         frame = current_frame("variable_scope")
         run, parent = frame.run, active_scope(frame)
-        given = self._name_or_scope
+        given, aux = self._name_or_scope, self._aux
+        in_name_scope = frame.in_name_scope
         self._snapshot = None
         if isinstance(given, Scope):
+            last = given.name.rsplit("/", 1)[-1]
+            if aux and last:  # TF opens a name scope named after the last component
+                names.check_name_scope(last, not in_name_scope, parent.name)
+                in_name_scope = True
             new = _with_recorded_reuse(given, run).reenter(reuse=self._reuse, **self._args)
             run.counts.open(new.name)
             self._snapshot = run.counts.snapshot()
         elif given is not None:
-            new = parent.child(given, reuse=self._reuse, **self._args)
+            names.check_path(given, parent.name)
+            if aux and (given or parent.name):
+                names.check_name_scope(given, not in_name_scope, parent.name)
+                in_name_scope = True
+            new = parent._child(given, reuse=self._reuse, **self._args)
             run.counts.open(new.name)
         else:
             if self._reuse:
@@ -178,18 +191,28 @@ class variable_scope:
                 raise ScopeTypeError(
                     f"default_name must be a string, got {self._default_name!r}."
                 )
+            names.check_path(self._default_name, parent.name)
+            if aux:
+                names.check_name_scope(self._default_name, not in_name_scope, parent.name)
+                in_name_scope = True
             unique = run.counts.unique_name(parent.name, self._default_name)
-            new = parent.child(unique, **self._args)
+            new = parent._child(unique, reuse=None, **self._args)
             run.counts.open(new.name)
         self._run = run
         self._entered = new
-        self._frame_token = _FRAME.set(Frame(new, run))
+        self._frame_token = _FRAME.set(Frame(new, run, in_name_scope))
         return new
 
     def __exit__(self, *exc: object) -> None:
         entered, run = self._entered, self._run
         frame = _FRAME.get()
-        proper = frame is not None and frame.run is run and frame.scope._token is entered._token
+        if frame is None or frame.run is not run or frame.scope._token is not entered._token:
+            # Like TF: refuse, and change nothing, so the scopes still open stay consistent.
+            raise ScopeNestingError(
+                f"Improper nesting of variable_scope. Exiting scope '{entered.name}' while "
+                f"'{frame.scope.name if frame else '<no scope>'}' is active: exit scopes in the "
+                "reverse order of entering them (use `with` blocks)."
+            )
         try:
             if self._snapshot is not None:
                 run.counts.restore(self._snapshot)
@@ -198,12 +221,6 @@ class variable_scope:
             _FRAME.reset(self._frame_token)
         finally:
             self._entered = None
-        if not proper:
-            raise ScopeNestingError(
-                f"Improper nesting of variable_scope. Exiting scope '{entered.name}' while "
-                f"'{frame.scope.name if frame else '<no scope>'}' is active: exit scopes in the "
-                "reverse order of entering them (use `with` blocks)."
-            )
 
 
 def get_variable(

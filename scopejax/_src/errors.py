@@ -98,3 +98,7 @@ class StoreStructureError(ScopeJaxError, ValueError):
     For example variables ``a`` and ``a/b``: in a nested dict ``a`` would have to be both an array
     and a sub-dict. Use ``to_flat_dict()`` for such stores.
     """
+
+
+class CustomGetterError(ScopeJaxError, ValueError):
+    """A custom getter that cannot be called (TF1 raises ValueError here)."""

@@ -20,6 +20,7 @@ import numpy as np
 from scopejax._src import names
 from scopejax._src import reuse as reuse_table
 from scopejax._src.errors import (
+    CustomGetterError,
     DtypeMismatchError,
     InitializerError,
     InitializerTypeError,
@@ -156,17 +157,17 @@ def _creation(name: str, shape: Shape | None, dtype: np.dtype, initializer: Any
     if initializer is not None and not callable(initializer):  # a constant value
         vdtype = constant_dtype(initializer)
         vshape = tuple(np.shape(initializer))
-        return vshape, vdtype, lambda key: jnp.asarray(initializer, dtype=vdtype), False
+        return vshape, vdtype, lambda key: _constant(name, initializer, vdtype), False
     if initializer is None:
-        if not fully_defined:
+        if shape is None:
             raise InitializerError(
                 f"Variable {name} did not get an initializer, so its `shape` argument must be "
-                f"specified (got shape={shape!r})."
+                "specified."
             )
         try:
             initializer = default_initializer(dtype, name)
         except ScopeJaxError as e:
-            raise _with_name(e, name) if name not in str(e) else e from None
+            raise (e if name in str(e) else _with_name(e, name)) from None
     if fully_defined:
         full: tuple[int, ...] = tuple(shape)  # type: ignore[arg-type]
         needs_key = not isinstance(initializer, TFInitializer) or initializer.needs_key
@@ -174,13 +175,24 @@ def _creation(name: str, shape: Shape | None, dtype: np.dtype, initializer: Any
     if not isinstance(initializer, TFInitializer) and needs_no_arguments(initializer):
         value = initializer()
         vdtype = constant_dtype(value)
-        return tuple(np.shape(value)), vdtype, lambda key: jnp.asarray(value, dtype=vdtype), False
+        return tuple(np.shape(value)), vdtype, lambda key: _constant(name, value, vdtype), False
     raise InitializerError(
         f"Variable {name}: The initializer passed is not valid. It should be a callable with no "
         "arguments and the shape should not be provided or an instance of "
         "`scopejax.*_initializer` and `shape` should be fully defined "
         f"(got shape={shape!r}, initializer={initializer!r})."
     )
+
+
+def _constant(name: str, value: Any, dtype: np.dtype) -> Any:
+    try:
+        return jnp.asarray(value, dtype=dtype)
+    except OverflowError as e:
+        raise InitializerError(
+            f"Variable {name}: the constant initializer {value!r} does not fit {dtype.name} "
+            f"({e}). Enable 64-bit types (jax.config.update('jax_enable_x64', True)) or pass a "
+            "smaller value."
+        ) from None
 
 
 def true_getter(
@@ -238,8 +250,8 @@ def true_getter(
                 f"pass dtype={info.dtype.name!r}.)"
             )
         return value
-    names.check_variable_name(name, name.rsplit("/", 1)[-1] if name else name)
     vshape, vdtype, make, needs_key = _creation(name, shape, dtype, initializer)
+    names.check_variable_name(name, name.rsplit("/", 1)[-1] if name else name)  # after, as in TF
     if trainable is None:
         trainable = True
     info = VarInfo(
@@ -329,7 +341,7 @@ def scope_get_variable(
     if custom_getter is None:
         return getter(full_name, **kwargs)
     if not callable(custom_getter):
-        raise ScopeTypeError(
+        raise CustomGetterError(
             f"Passed a custom_getter which is not callable: {custom_getter!r} (variable "
             f"{full_name}). A custom getter is called as getter_fn(getter, name, **kwargs)."
         )

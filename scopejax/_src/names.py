@@ -22,30 +22,45 @@ def join(scope_name: str, name: str) -> str:
     return f"{scope_name}/{name}" if scope_name else name
 
 
-def check_scope_name(name: str, parent: str) -> None:
+def check_scope_name(name: str, parent: str, root_name_scope: bool | None = None) -> None:
     """Validates a scope name given to ``variable_scope`` inside scope ``parent``.
 
-    TF accepts an empty name (or one ending in "/") inside a scope and then produces variable
-    names such as ``foo//v``; scopejax refuses those with a clear error instead.
+    TF validates the *name scope* it opens: against the root pattern when the current name scope
+    is the root (``root_name_scope``, which defaults to ``parent == ""``), else against the
+    laxer sub-scope pattern. TF accepts an empty name (or one ending in "/") inside a scope and
+    then produces variable names such as ``foo//v``; scopejax refuses those with a clear error.
     """
+    check_path(name, parent)
+    if name == "" and parent == "":
+        return  # variable_scope("") at the root is the root, as in TF.
+    check_name_scope(name, parent == "" if root_name_scope is None else root_name_scope, parent)
+
+
+def check_path(name: str, parent: str) -> None:
+    """Rejects non-strings and names that would put an empty component into a variable path."""
     if not isinstance(name, str):
         raise ScopeNameError(f"Scope names must be strings, got {type(name).__name__} {name!r}.")
     if name == "" and parent == "":
-        return  # variable_scope("") at the root is the root, as in TF.
-    where = f"inside scope '{parent}'" if parent else "at the root"
+        return
     if name == "" or name.endswith("/") or "//" in name:
+        where = f"inside scope '{parent}'" if parent else "at the root"
         raise ScopeNameError(
             f"Scope name {name!r} {where} has an empty path component; TF1 would create names like "
             f"'{join(parent, name)}/v' with '//' in them. scopejax rejects this: drop the empty "
             "part or the trailing '/'."
         )
-    if parent == "":
+
+
+def check_name_scope(name: str, at_root: bool, parent: str) -> None:
+    """TF's op-name check of the name scope that a variable scope opens."""
+    if at_root:
         if not _ROOT_NAME.match(name):
             raise ScopeNameError(
                 f"'{name}' is not a valid root scope name. A root scope name has to match the "
                 f"following pattern: {_ROOT_NAME.pattern}"
             )
     elif not _SCOPE_NAME.match(name):
+        where = f"inside scope '{parent}'" if parent else "here"
         raise ScopeNameError(
             f"'{name}' is not a valid scope name {where}. A scope name has to match the "
             f"following pattern: {_SCOPE_NAME.pattern}"

@@ -194,13 +194,20 @@ class Scope:
         ``custom_getter`` wraps the inherited one (the new one runs first).
         """
         names.check_scope_name(name, self.name)
+        return self._child(
+            name, reuse=reuse, initializer=initializer, regularizer=regularizer,
+            caching_device=caching_device, partitioner=partitioner, custom_getter=custom_getter,
+            dtype=dtype, use_resource=use_resource, constraint=constraint,
+        )  # fmt: skip
+
+    def _child(self, name: str, *, reuse: Any, custom_getter: Any, constraint: Any,
+               **overrides: Any) -> Scope:  # fmt: skip
+        """``child`` without name validation (the TF1-style layer validates name scopes itself)."""
         reuse = check_reuse(reuse)
         return self._derive(
             name=names.join(self.name, name),
             reuse=reuse if reuse else self.reuse,
-            initializer=initializer, regularizer=regularizer, caching_device=caching_device,
-            partitioner=partitioner, custom_getter=custom_getter, dtype=dtype,
-            use_resource=use_resource, constraint=constraint,
+            custom_getter=custom_getter, constraint=constraint, **overrides,
         )  # fmt: skip
 
     def reenter(
