@@ -205,3 +205,14 @@ def test_non_callable_custom_getter_fails_at_get_variable():
             get_variable("v", [1])
     with pytest.raises(ValueError, match=r"Passed a custom_getter which is not callable: 3"):
         init(f)
+
+
+def test_non_callable_regularizer_or_constraint():
+    with pytest.raises(TypeError, match=r"The regularizer of variable v must be a callable"):
+        init(lambda: get_variable("v", [1], regularizer=0.1))
+
+    def f():
+        with variable_scope("s", constraint="clip"):
+            get_variable("v", [1])
+    with pytest.raises(TypeError, match=r"The constraint of variable s/v must be a callable"):
+        init(f)

@@ -133,3 +133,10 @@ def test_repr_and_pickle():
     assert repr(s) == "Scope('foo', reuse=AUTO_REUSE, dtype=float16)"
     assert pickle.loads(pickle.dumps(AUTO_REUSE)) is AUTO_REUSE
     assert pickle.loads(pickle.dumps(s)) == s
+
+
+def test_bad_scope_fields_are_type_errors():
+    with pytest.raises(scopejax.ScopeTypeError, match="Scope name must be a string, got int"):
+        Scope(name=3)
+    with pytest.raises(scopejax.ScopeTypeError, match="Invalid dtype 'nope' for scope 'a'"):
+        Scope.root().child("a", dtype="nope")

@@ -331,6 +331,12 @@ def scope_get_variable(
             raise ScopeTypeError(
                 f"{flag} of variable {full_name} must be a bool (or None), got {value!r}."
             )
+    for role, fn in (("regularizer", regularizer), ("constraint", constraint)):
+        if fn is not None and not callable(fn):
+            raise ScopeTypeError(
+                f"The {role} of variable {full_name} must be a callable (array -> array), got "
+                f"{type(fn).__name__} {fn!r}."
+            )
     kwargs = dict(
         shape=shape, dtype=dtype, initializer=initializer, regularizer=regularizer,
         reuse=scope.reuse, trainable=trainable, collections=collections,

@@ -16,7 +16,7 @@ from typing import Any, Final
 import numpy as np
 
 from scopejax._src import names
-from scopejax._src.errors import ReuseError
+from scopejax._src.errors import ReuseError, ScopeTypeError
 
 
 class _AutoReuse:
@@ -134,7 +134,7 @@ class Scope:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
-            raise TypeError(f"Scope name must be a string, got {type(self.name).__name__}.")
+            raise ScopeTypeError(f"Scope name must be a string, got {type(self.name).__name__}.")
         if not (self.reuse is True or self.reuse is False or self.reuse is AUTO_REUSE):
             check_reuse(self.reuse)  # raises for invalid values
             object.__setattr__(self, "reuse", False)
@@ -280,4 +280,7 @@ def _as_dtype(dtype: Any, where: str) -> np.dtype:
     try:
         return np.dtype(dtype)
     except TypeError as e:
-        raise TypeError(f"Invalid dtype {dtype!r} for {where}: {e}") from None
+        raise ScopeTypeError(
+            f"Invalid dtype {dtype!r} for {where}: {e}. Pass a numpy/jax dtype such as "
+            "jnp.float32 or 'float16'."
+        ) from None
