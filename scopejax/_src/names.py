@@ -101,11 +101,16 @@ def name_hash(name: str) -> tuple[np.uint32, np.uint32]:
     )
 
 
+@jax.jit
+def _fold_twice(key: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
+    return jax.random.fold_in(jax.random.fold_in(key, a), b)
+
+
 def variable_key(root_key: jax.Array, full_name: str) -> jax.Array:
     """The PRNG key of variable ``full_name``: a function of the root key and the name only.
 
-    Two plain ``fold_in``s (no nested ``jit``: under tracing that would add a call equation per
-    variable, and eagerly it saves little).
+    One jitted call (eagerly one dispatch instead of two; benchmarks/bench_core.py measured
+    init_eager at 2.1x pure JAX with two plain fold_ins against 1.3-1.5x with this).
     """
     a, b = name_hash(full_name)
-    return jax.random.fold_in(jax.random.fold_in(root_key, a), b)
+    return _fold_twice(root_key, a, b)
