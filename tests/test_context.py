@@ -418,3 +418,8 @@ def test_scope_level_dtype_and_initializer_apply_to_gets():
     p = init(f)
     assert p.info("s/v").dtype == "float16" and p["s/v"].tolist() == [1, 1]
     assert p["s/t/w"].dtype == "int32" and p["s/t/w"].tolist() == [1, 1]
+
+
+def test_exit_without_enter():
+    with pytest.raises(RuntimeError, match="__exit__ called on a variable_scope that was not"):
+        variable_scope("a").__exit__(None, None, None)

@@ -216,3 +216,10 @@ def test_non_callable_regularizer_or_constraint():
             get_variable("v", [1])
     with pytest.raises(TypeError, match=r"The constraint of variable s/v must be a callable"):
         init(f)
+
+
+def test_bad_constants_and_collection_keys_name_the_variable():
+    with pytest.raises(TypeError, match=r"Variable v: Cannot infer a dtype from <object"):
+        init(lambda: get_variable("v", initializer=object()))
+    with pytest.raises(TypeError, match=r"collections of variable v must hold string keys.*\[1\]"):
+        init(lambda: get_variable("v", [1], collections=[1]))

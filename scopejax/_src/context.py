@@ -204,7 +204,13 @@ class variable_scope:
         return new
 
     def __exit__(self, *exc: object) -> None:
-        entered, run = self._entered, self._run
+        entered = self._entered
+        if entered is None:
+            raise ScopeNestingError(
+                "Improper nesting of variable_scope: __exit__ called on a variable_scope that was "
+                "not entered. Use it as `with scopejax.variable_scope(...):`."
+            )
+        run = self._run
         frame = _FRAME.get()
         if frame is None or frame.run is not run or frame.scope._token is not entered._token:
             # Like TF: refuse, and change nothing, so the scopes still open stay consistent.

@@ -142,6 +142,12 @@ def _collections(collections: Any, trainable: bool, name: str) -> tuple[str, ...
         )
     else:
         keys = list(collections)
+        bad = [k for k in keys if not isinstance(k, str)]
+        if bad:
+            raise ScopeTypeError(
+                f"collections of variable {name} must hold string keys (e.g. "
+                f"scopejax.GLOBAL_VARIABLES), got {bad!r}."
+            )
     if trainable and TRAINABLE_VARIABLES not in keys:
         keys.append(TRAINABLE_VARIABLES)
     return tuple(dict.fromkeys(keys))
@@ -155,7 +161,7 @@ def _creation(name: str, shape: Shape | None, dtype: np.dtype, initializer: Any
     """
     fully_defined = shape is not None and all(d is not None for d in shape)
     if initializer is not None and not callable(initializer):  # a constant value
-        vdtype = constant_dtype(initializer)
+        vdtype = _constant_dtype(name, initializer)
         vshape = tuple(np.shape(initializer))
         return vshape, vdtype, lambda key: _constant(name, initializer, vdtype), False
     if initializer is None:
@@ -174,7 +180,7 @@ def _creation(name: str, shape: Shape | None, dtype: np.dtype, initializer: Any
         return full, dtype, lambda key: call_initializer(initializer, key, full, dtype), needs_key
     if not isinstance(initializer, TFInitializer) and needs_no_arguments(initializer):
         value = initializer()
-        vdtype = constant_dtype(value)
+        vdtype = _constant_dtype(name, value)
         return tuple(np.shape(value)), vdtype, lambda key: _constant(name, value, vdtype), False
     raise InitializerError(
         f"Variable {name}: The initializer passed is not valid. It should be a callable with no "
@@ -182,6 +188,13 @@ def _creation(name: str, shape: Shape | None, dtype: np.dtype, initializer: Any
         "`scopejax.*_initializer` and `shape` should be fully defined "
         f"(got shape={shape!r}, initializer={initializer!r})."
     )
+
+
+def _constant_dtype(name: str, value: Any) -> np.dtype:
+    try:
+        return constant_dtype(value)
+    except (InitializerError, InitializerTypeError) as e:
+        raise _with_name(e, name) from None
 
 
 def _constant(name: str, value: Any, dtype: np.dtype) -> Any:
@@ -309,7 +322,7 @@ def scope_get_variable(
         custom_getter = scope.custom_getter
     full_name = names.join(scope.name, name)
     if dtype is not None and initializer is not None and not callable(initializer):
-        init_dtype = constant_dtype(initializer)
+        init_dtype = _constant_dtype(full_name, initializer)
         explicit = canonical_dtype(dtype, f"variable {full_name}")
         if init_dtype != explicit:
             raise InitializerError(
