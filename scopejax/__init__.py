@@ -5,13 +5,21 @@ and ``transform`` to turn a TF1-style function into pure ``init`` / ``apply``.
 """
 
 from scopejax import pure
-from scopejax._src.context import get_variable, get_variable_scope, variable_scope
+from scopejax._src.context import (
+    get_local_variable,
+    get_variable,
+    get_variable_scope,
+    variable_scope,
+)
 from scopejax._src.errors import (
     CustomGetterError,
     DtypeMismatchError,
     InitializerError,
     InitializerTypeError,
+    NoRngError,
+    NotMutableError,
     NoTransformError,
+    RegularizerError,
     ReuseError,
     ScopeJaxError,
     ScopeNameError,
@@ -20,9 +28,18 @@ from scopejax._src.errors import (
     ShapeMismatchError,
     StoreStructureError,
     StoreTypeError,
+    TransformLeakError,
     UnsupportedFeatureError,
     VariableExistsError,
     VariableNotFoundError,
+)
+from scopejax._src.graph_keys import (
+    GraphKeys,
+    add_to_collection,
+    add_to_collections,
+    get_collection,
+    get_regularization_loss,
+    get_regularization_losses,
 )
 from scopejax._src.initializers import (
     TFInitializer,
@@ -38,7 +55,17 @@ from scopejax._src.initializers import (
     variance_scaling_initializer,
     zeros_initializer,
 )
+from scopejax._src.lift import cond, remat, scan, scan_layers, vmap, while_loop
+from scopejax._src.regularizers import (
+    l1_l2_regularizer,
+    l1_regularizer,
+    l2_regularizer,
+    no_regularizer,
+    sum_regularizer,
+)
+from scopejax._src.rng import next_rng_key
 from scopejax._src.scope import AUTO_REUSE, Scope
+from scopejax._src.state import assign, assign_add, assign_moving_average, assign_sub
 from scopejax._src.store import ParamStore
 from scopejax._src.transform import Transformed, transform
 from scopejax._src.varinfo import GLOBAL_VARIABLES, TRAINABLE_VARIABLES, VarInfo
@@ -50,10 +77,14 @@ __all__ = [
     "CustomGetterError",
     "DtypeMismatchError",
     "GLOBAL_VARIABLES",
+    "GraphKeys",
     "InitializerError",
     "InitializerTypeError",
+    "NoRngError",
     "NoTransformError",
+    "NotMutableError",
     "ParamStore",
+    "RegularizerError",
     "ReuseError",
     "Scope",
     "ScopeJaxError",
@@ -65,26 +96,49 @@ __all__ = [
     "StoreTypeError",
     "TFInitializer",
     "TRAINABLE_VARIABLES",
+    "TransformLeakError",
     "Transformed",
     "UnsupportedFeatureError",
     "VarInfo",
     "VariableExistsError",
     "VariableNotFoundError",
+    "add_to_collection",
+    "add_to_collections",
+    "assign",
+    "assign_add",
+    "assign_moving_average",
+    "assign_sub",
     "compute_fans",
+    "cond",
     "constant_initializer",
+    "get_collection",
+    "get_local_variable",
+    "get_regularization_loss",
+    "get_regularization_losses",
     "get_variable",
     "get_variable_scope",
     "glorot_normal_initializer",
     "glorot_uniform_initializer",
+    "l1_l2_regularizer",
+    "l1_regularizer",
+    "l2_regularizer",
+    "next_rng_key",
+    "no_regularizer",
     "ones_initializer",
     "orthogonal_initializer",
     "pure",
     "random_normal_initializer",
     "random_uniform_initializer",
+    "remat",
+    "scan",
+    "scan_layers",
+    "sum_regularizer",
     "transform",
     "truncated_normal_initializer",
     "variable_scope",
     "variance_scaling_initializer",
+    "vmap",
+    "while_loop",
     "zeros_initializer",
 ]
 

@@ -165,9 +165,9 @@ def test_apply_rejects_a_plain_dict():
 
 
 def test_init_rejects_bad_rngs():
-    with pytest.raises(TypeError, match=r"init got the integer 0 as rng; pass a PRNG key"):
+    with pytest.raises(TypeError, match=r"\(rng\) got the integer 0; pass a PRNG key"):
         MODEL.init(0, X)
-    with pytest.raises(TypeError, match=r"init expects a PRNG key"):
+    with pytest.raises(TypeError, match=r"\(rng\) must be a PRNG key"):
         MODEL.init(jnp.ones(3), X)
 
 

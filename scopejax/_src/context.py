@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from scopejax._src import getter, names
@@ -269,4 +269,48 @@ def get_variable(
         regularizer=regularizer, trainable=trainable, collections=collections,
         caching_device=caching_device, partitioner=partitioner, validate_shape=validate_shape,
         use_resource=use_resource, custom_getter=custom_getter, constraint=constraint,
+    )  # fmt: skip
+
+
+def get_local_variable(
+    name: str,
+    shape: Any = None,
+    dtype: Any = None,
+    initializer: Any = None,
+    regularizer: Any = None,
+    trainable: bool | None = False,
+    collections: Any = None,
+    caching_device: Any = None,
+    partitioner: Any = None,
+    validate_shape: bool = True,
+    use_resource: bool | None = None,
+    custom_getter: Any = None,
+    constraint: Any = None,
+) -> Any:
+    """``get_variable`` for a local variable: in ``LOCAL_VARIABLES``, never trainable.
+
+    As in TF, ``trainable`` is forced to False (even when True is passed) and the collections
+    are ``collections + ["local_variables"]`` instead of ``GLOBAL_VARIABLES``.
+
+    >>> import jax, scopejax
+    >>> def f():
+    ...     scopejax.get_local_variable("count", [], initializer=scopejax.zeros_initializer())
+    >>> store = scopejax.transform(f).init(None)
+    >>> store.info("count").trainable, store.info("count").collections
+    (False, ('local_variables',))
+
+    TF1 equivalent: ``tf.compat.v1.get_local_variable``.
+    """
+    del trainable  # TF1 forces False
+    if collections is None:
+        keys = []
+    elif isinstance(collections, str) or not isinstance(collections, Iterable):
+        keys = [collections]  # get_variable reports the bad value with the variable's name
+    else:
+        keys = list(collections)
+    return get_variable(
+        name, shape=shape, dtype=dtype, initializer=initializer, regularizer=regularizer,
+        trainable=False, collections=[*keys, "local_variables"], caching_device=caching_device,
+        partitioner=partitioner, validate_shape=validate_shape, use_resource=use_resource,
+        custom_getter=custom_getter, constraint=constraint,
     )  # fmt: skip

@@ -73,6 +73,22 @@ class UnsupportedFeatureError(ScopeJaxError, ValueError):
     """A TF1 feature that scopejax does not support (yet); the message says what to use instead."""
 
 
+class NotMutableError(ScopeJaxError, ValueError):
+    """``assign`` was called on a variable the current ``apply`` call may not change."""
+
+
+class NoRngError(ScopeJaxError, ValueError):
+    """The model asked for a random key (``next_rng_key``) but the call was given none."""
+
+
+class TransformLeakError(ScopeJaxError, ValueError):
+    """A variable was created (or assigned) inside a plain JAX transform such as ``lax.scan``.
+
+    Inside ``init`` the value would be a tracer of that transform and leak out of it; use the
+    lifted versions (``scopejax.scan``, ``cond``, ``while_loop``, ``vmap``, ``remat``).
+    """
+
+
 def closest_names(name: str, candidates: Iterable[str], n: int = 3) -> str:
     """Returns a human-readable hint naming the candidates closest to ``name``."""
     candidates = list(candidates)
@@ -102,3 +118,7 @@ class StoreStructureError(ScopeJaxError, ValueError):
 
 class CustomGetterError(ScopeJaxError, ValueError):
     """A custom getter that cannot be called (TF1 raises ValueError here)."""
+
+
+class RegularizerError(ScopeJaxError, ValueError):
+    """A regularizer scale that TF1 rejects: an integer or a negative number (ValueError in TF1)."""

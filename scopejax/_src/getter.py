@@ -223,8 +223,15 @@ def true_getter(
     validate_shape: bool = True,
     use_resource: bool | None = None,
     constraint: Any = None,
+    synchronization: Any = None,
+    aggregation: Any = None,
 ) -> Any:
-    """TF1's ``_true_getter``: the reuse decision, checks and creation for one full name."""
+    """TF1's ``_true_getter``: the reuse decision, checks and creation for one full name.
+
+    ``synchronization`` and ``aggregation`` (distribution-strategy hints) are accepted so that
+    TF1 custom getters can forward them, and ignored.
+    """
+    del synchronization, aggregation
     if not isinstance(name, str):
         raise ScopeTypeError(f"Variable names must be strings, got {type(name).__name__} {name!r}.")
     shape = as_shape(shape, f"variable {name}")
@@ -272,6 +279,8 @@ def true_getter(
         dtype=vdtype,
         trainable=bool(trainable),
         collections=_collections(collections, bool(trainable), name),
+        regularizer=regularizer,
+        constraint=constraint,
     )
 
     def make_value(key: Any) -> Any:
@@ -364,7 +373,21 @@ def scope_get_variable(
             f"Passed a custom_getter which is not callable: {custom_getter!r} (variable "
             f"{full_name}). A custom getter is called as getter_fn(getter, name, **kwargs)."
         )
+    # As TF: getters see `trainable` resolved, plus synchronization/aggregation, and get
+    # `constraint` only if they can take it.
+    kwargs["trainable"] = True if trainable is None else trainable
+    kwargs["synchronization"] = kwargs["aggregation"] = None
+    if not _accepts_constraint(custom_getter):
+        del kwargs["constraint"]
     return custom_getter(getter=getter, name=full_name, **kwargs)
+
+
+def _accepts_constraint(fn: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == "constraint" or p.kind is p.VAR_KEYWORD for p in params)
 
 
 __all__ = ["AUTO_REUSE", "VariableSource", "scope_get_variable", "true_getter"]

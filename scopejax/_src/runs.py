@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from scopejax._src import names
@@ -25,6 +26,7 @@ from scopejax._src.errors import (
     DtypeMismatchError,
     ScopeTypeError,
     ShapeMismatchError,
+    TransformLeakError,
     VariableNotFoundError,
     closest_names,
 )
@@ -32,7 +34,7 @@ from scopejax._src.store import ParamStore
 from scopejax._src.varinfo import VarInfo
 
 
-def check_rng(rng: Any) -> Any:
+def check_rng(rng: Any, what: str = "init's first argument (rng)") -> Any:
     """Accepts a PRNG key (raw uint32 or typed), a tracer of one, or None."""
     if rng is None:
         return None
@@ -44,13 +46,13 @@ def check_rng(rng: Any) -> Any:
         return rng
     if isinstance(rng, int | np.integer):
         raise ScopeTypeError(
-            f"init got the integer {rng!r} as rng; pass a PRNG key such as "
+            f"{what} got the integer {rng!r}; pass a PRNG key such as "
             f"jax.random.key({rng}) (or jax.random.PRNGKey({rng}))."
         )
     raise ScopeTypeError(
-        f"init expects a PRNG key as its first argument (jax.random.key(0)), got "
-        f"{type(rng).__name__} with dtype {dtype}. Pass None only if every initializer is "
-        "deterministic."
+        f"{what} must be a PRNG key (jax.random.key(0)), got {type(rng).__name__} with dtype "
+        f"{dtype}. Pass None only if nothing random is needed (deterministic initializers, no "
+        "next_rng_key)."
     )
 
 
@@ -58,52 +60,164 @@ def _key_for(rng: Any, name: str, needs_key: bool) -> Any:
     return names.variable_key(rng, name) if needs_key and rng is not None else None
 
 
-class _Bookkeeping:
-    """TF1's per-thread scope store, per transformed call: counters and reused scope tokens."""
+_NOT_EAGER = object()
+_MISSING = object()
 
-    def __init__(self) -> None:
+
+def _is_tracer(value: Any) -> bool:
+    return isinstance(value, jax.core.Tracer)  # public in jax.core
+
+
+class CallState:
+    """The per-call state of the implicit API: TF1's per-thread scope store plus the session.
+
+    * ``counts`` / ``reused_tokens``: default-name counters and scopes marked by
+      ``reuse_variables()``.
+    * ``regularized``: ``(name, regularizer, value)`` of every variable created (or first used,
+      in apply) in this call, in order; losses are computed when asked for, from the stored
+      value, so a variable first used inside ``lax.scan`` or ``jax.checkpoint`` does not leak the
+      loss tracer out of it.
+    * ``added``: values given to ``add_to_collection``, per key.
+    * ``assigned``: new values of variables changed by ``assign`` in this call.
+    * ``rng_base`` / ``rng_counts``: the base key of ``next_rng_key`` (the call's key, or a
+      per-step key inside ``scopejax.scan``) and how many keys each scope drew from it.
+    * ``lift_depth``: how many lifted transforms (``scopejax.scan``...) enclose the running code;
+      ``blocking_lifts``: how many of them cannot carry assignments out (all but ``remat``).
+    * ``premade``: while a lifted transform traces its body during init, the values it created
+      beforehand at the outer level, served instead of creating them inside the trace.
+    """
+
+    mutable: Any = True  # init may assign; the initial values are what it returns
+
+    def __init__(self, rng: Any) -> None:
         self.counts = ScopeCounts()
         self.reused_tokens: set[object] = set()
+        self.regularized: list[tuple[str, Callable[[Any], Any], Any]] = []
+        self.added: dict[str, list[Any]] = {}
+        self.assigned: dict[str, Any] = {}
+        self.rng = rng
+        self.rng_base = rng
+        self.rng_counts: dict[str, int] = {}
+        self.lift_depth = 0
+        self.blocking_lifts = 0
+        self.premade: dict[str, Any] | None = None
+        self.eager: bool | object = _NOT_EAGER
+
+    # Subclasses: the variables this call has created (or read, in apply), in order.
+    def created_items(self) -> Iterable[tuple[str, Any, VarInfo]]:
+        raise NotImplementedError
+
+    def is_eager(self) -> bool:
+        """Whether this call runs outside any JAX trace (then values must be concrete)."""
+        if self.eager is _NOT_EAGER:
+            self.eager = not _is_tracer(self._probe())
+        return bool(self.eager)
+
+    def _probe(self) -> Any:
+        return self.rng if self.rng is not None else jnp.zeros(())
+
+    def check_not_leaked(self, name: str, value: Any, what: str) -> None:
+        """Refuses a value computed inside a plain JAX transform of the model (eager calls)."""
+        if self.lift_depth == 0 and _is_tracer(value) and self.is_eager():
+            raise TransformLeakError(
+                f"Variable {name} was {what} inside a JAX transform (jax.lax.scan, cond, "
+                "while_loop, jax.vmap, jax.checkpoint...) called by the model, so its value is a "
+                "tracer of that transform and would leak out of it. Use the lifted versions "
+                "scopejax.scan / scopejax.cond / scopejax.while_loop / scopejax.vmap / "
+                "scopejax.remat, or create the variable before the loop."
+            )
+
+    def record(self, name: str, value: Any, info: VarInfo) -> None:
+        if info.regularizer is not None:
+            self.regularized.append((name, info.regularizer, value))
+
+    def save(self) -> tuple[Any, ...]:
+        """Everything a lifted transform must roll back after probing its body."""
+        return (self.counts.snapshot(), set(self.reused_tokens), len(self.regularized),
+                {k: list(v) for k, v in self.added.items()}, dict(self.assigned),
+                dict(self.rng_counts))  # fmt: skip
+
+    def rollback(self, saved: tuple[Any, ...]) -> None:
+        counts, tokens, n_reg, added, assigned, rng_counts = saved
+        self.counts.restore(counts)
+        self.reused_tokens = tokens
+        del self.regularized[n_reg:]
+        self.added, self.assigned, self.rng_counts = added, assigned, rng_counts
 
 
-class InitRun(_Bookkeeping):
+class InitRun(CallState):
     """Creates variables from ``rng`` during ``init``."""
 
     def __init__(self, rng: Any) -> None:
-        super().__init__()
-        self.rng = rng
+        super().__init__(rng)
         self.values: dict[str, Any] = {}
         self.infos: dict[str, VarInfo] = {}
 
     def existing(self, name: str) -> tuple[Any, VarInfo] | None:
         if name in self.values:
+            if self.assigned and name in self.assigned:
+                return self.assigned[name], self.infos[name]
             return self.values[name], self.infos[name]
         return None
 
     def create(self, name: str, info: VarInfo, make_value: Callable[[Any], Any],
                needs_key: bool) -> Any:  # fmt: skip
-        value = make_value(_key_for(self.rng, name, needs_key))
+        if self.premade is not None:
+            value = self.premade.get(name, _MISSING)
+            if value is _MISSING:
+                raise TransformLeakError(
+                    f"Variable {name} was created while a scopejax.scan / cond / while_loop / "
+                    "vmap traced its body, but not when the body ran once beforehand to create "
+                    "the body's variables. The body must create the same variables every time "
+                    "it runs (no creation that depends on Python state such as a step counter)."
+                )
+        else:
+            value = make_value(_key_for(self.rng, name, needs_key))
+            self.check_not_leaked(name, value, "created")
         self.values[name] = value
         self.infos[name] = info
+        if info.regularizer is not None:
+            self.record(name, value, info)
         return value
 
     def known_names(self) -> Iterable[str]:
         return self.values.keys()
 
+    def created_items(self) -> Iterable[tuple[str, Any, VarInfo]]:
+        for name, value in self.values.items():
+            yield name, self.assigned.get(name, value), self.infos[name]
+
+    def save(self) -> tuple[Any, ...]:
+        return (*super().save(), dict(self.values), dict(self.infos))
+
+    def rollback(self, saved: tuple[Any, ...]) -> None:
+        *base, self.values, self.infos = saved
+        super().rollback(tuple(base))
+
     def store(self) -> ParamStore:
         return ParamStore._from_parts(self.values, self.infos)
 
 
-class ApplyRun(_Bookkeeping):
+class ApplyRun(CallState):
     """Reads variables from ``params`` during ``apply``, with the same reuse rules as init."""
 
-    def __init__(self, params: ParamStore) -> None:
-        super().__init__()
+    def __init__(self, params: ParamStore, rng: Any = None, mutable: Any = False) -> None:
+        super().__init__(rng)
         self.params = params
+        self.mutable = mutable
         self.created: dict[str, tuple[Any, VarInfo]] = {}
+        # Lifted layer stacks: full name -> the value to serve instead of params[name].
+        self.redirect: dict[str, Any] = {}
+
+    def _probe(self) -> Any:
+        values = self.params._values
+        return values[0] if values else super()._probe()
 
     def existing(self, name: str) -> tuple[Any, VarInfo] | None:
-        return self.created.get(name)
+        found = self.created.get(name)
+        if found is not None and self.assigned and name in self.assigned:
+            return self.assigned[name], found[1]
+        return found
 
     def create(self, name: str, info: VarInfo, make_value: Callable[[Any], Any],
                needs_key: bool) -> Any:  # fmt: skip
@@ -114,7 +228,7 @@ class ApplyRun(_Bookkeeping):
                 f"({closest_names(name, params.names())}). The function created it at this "
                 "point during init; pass the store that init returned for this function."
             )
-        value = params[name]
+        value = self.redirect[name] if self.redirect and name in self.redirect else params[name]
         found_shape = tuple(getattr(value, "shape", None) or np.shape(value))
         if found_shape != info.shape:
             raise ShapeMismatchError(
@@ -129,10 +243,23 @@ class ApplyRun(_Bookkeeping):
                 "(jax.tree.map(lambda x: x.astype(...), params)) or fix the function."
             )
         self.created[name] = (value, params.info(name))
+        if info.regularizer is not None:
+            self.record(name, value, info)
         return value
 
     def known_names(self) -> Iterable[str]:
         return self.created.keys()
+
+    def created_items(self) -> Iterable[tuple[str, Any, VarInfo]]:
+        for name, (value, info) in self.created.items():
+            yield name, self.assigned.get(name, value), info
+
+    def save(self) -> tuple[Any, ...]:
+        return (*super().save(), dict(self.created))
+
+    def rollback(self, saved: tuple[Any, ...]) -> None:
+        *base, self.created = saved
+        super().rollback(tuple(base))
 
 
 class StoreSource:

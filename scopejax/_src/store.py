@@ -390,6 +390,30 @@ class ParamStore:
             new[i] = value
         return _make(self._def, tuple(new))
 
+    def apply_constraints(self) -> ParamStore:
+        """Projects every variable that has a ``constraint`` (e.g. after an optimiser step).
+
+        Jit-safe; variables without a constraint are returned as they are. A constraint must
+        keep the shape and dtype.
+
+        TF1 equivalent: running each variable's ``constraint`` after ``optimizer.minimize``.
+
+        >>> clip = lambda x: jnp.clip(x, -1.0, 1.0)
+        >>> s = ParamStore.from_flat_dict({"w": jnp.array([-3.0, 0.5])},
+        ...                               {"w": VarInfo((2,), jnp.float32, constraint=clip)})
+        >>> s.apply_constraints()["w"].tolist()
+        [-1.0, 0.5]
+        """
+        values = list(self._values)
+        changed = False
+        for i, (name, info) in enumerate(zip(self._def.names, self._def.infos, strict=True)):
+            if info.constraint is None:
+                continue
+            new = _as_value(name, info.constraint(values[i]), "ParamStore.apply_constraints")
+            _check_value(name, new, info, f"ParamStore.apply_constraints (constraint of {name})")
+            values[i], changed = new, True
+        return _make(self._def, tuple(values)) if changed else self
+
     # ------------------------------------------------------------------------------ conversion
 
     def to_flat_dict(self) -> dict[str, Any]:

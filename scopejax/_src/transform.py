@@ -6,7 +6,10 @@ import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import jax
+
 from scopejax._src import context
+from scopejax._src.errors import ScopeTypeError, TransformLeakError
 from scopejax._src.runs import ApplyRun, InitRun, check_rng
 from scopejax._src.scope import Scope
 from scopejax._src.store import ParamStore, ensure_store
@@ -18,8 +21,11 @@ class Transformed(NamedTuple):
     Attributes:
       init: ``init(rng, *args, **kwargs) -> ParamStore`` runs the function, creating every
         variable it gets; each variable's value depends only on ``rng`` and its full name.
-      apply: ``apply(params, *args, **kwargs) -> output`` runs it again, reading variables from
-        ``params`` under the same reuse rules.
+      apply: ``apply(params, *args, rng=None, mutable=False, **kwargs)`` runs it again, reading
+        variables from ``params`` under the same reuse rules. ``rng`` feeds
+        ``scopejax.next_rng_key`` (dropout); with ``mutable`` (``True``, or collection keys
+        whose variables may be assigned) it returns ``(output, updated_params)``, else
+        ``output``.
       init_with_output: ``(rng, *args, **kwargs) -> (output, ParamStore)``.
     """
 
@@ -64,7 +70,15 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None) -> Transform
     def init_with_output(rng: Any, *args: Any, **kwargs: Any) -> tuple[Any, ParamStore]:
         run = InitRun(check_rng(rng))
         with context.activate(run, root_scope):
-            out = fn(*args, **kwargs)
+            try:
+                out = fn(*args, **kwargs)
+            except jax.errors.UnexpectedTracerError as e:
+                raise TransformLeakError(
+                    "init hit a leaked tracer. The usual cause: a variable was created inside a "
+                    "plain JAX transform (jax.lax.scan, cond, while_loop, jax.vmap, "
+                    "jax.checkpoint) in the model; use scopejax.scan / cond / while_loop / vmap "
+                    f"/ remat instead. JAX said: {str(e).splitlines()[0]}"
+                ) from e
         return out, run.store()
 
     @functools.wraps(fn)
@@ -72,9 +86,31 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None) -> Transform
         return init_with_output(rng, *args, **kwargs)[1]
 
     @functools.wraps(fn)
-    def apply(params: ParamStore, *args: Any, **kwargs: Any) -> Any:
-        run = ApplyRun(ensure_store(params, "apply's first argument (params)"))
+    def apply(params: ParamStore, *args: Any, rng: Any = None, mutable: Any = False,
+              **kwargs: Any) -> Any:  # fmt: skip
+        store = ensure_store(params, "apply's first argument (params)")
+        run = ApplyRun(store, check_rng(rng, "apply's rng="), _check_mutable(mutable))
         with context.activate(run, root_scope):
-            return fn(*args, **kwargs)
+            out = fn(*args, **kwargs)
+        if mutable is False:
+            return out
+        return out, store.replace(run.assigned) if run.assigned else store
 
     return Transformed(init=init, apply=apply, init_with_output=init_with_output)
+
+
+def _check_mutable(mutable: Any) -> bool | frozenset[str]:
+    """``apply``'s ``mutable=``: a bool, a collection key, or an iterable of keys."""
+    if isinstance(mutable, bool):
+        return mutable
+    keys = [mutable] if isinstance(mutable, str) else mutable
+    try:
+        keys = list(keys)
+    except TypeError:
+        keys = [None]
+    if not keys or not all(isinstance(k, str) for k in keys):
+        raise ScopeTypeError(
+            f"apply's mutable= must be True, False, a collection key or a list of keys (e.g. "
+            f"scopejax.GraphKeys.MOVING_AVERAGE_VARIABLES), got {mutable!r}."
+        )
+    return frozenset(keys)

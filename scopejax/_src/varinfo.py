@@ -22,6 +22,13 @@ class VarInfo:
       collections: every collection key the variable belongs to, in TF's order
         (``("variables", "trainable_variables")`` by default).
       partition: room for partition information (set by partitioners; ``None`` otherwise).
+      regularizer: the ``array -> loss`` function the variable was created with, or ``None``.
+      constraint: the ``array -> array`` projection applied by
+        :meth:`ParamStore.apply_constraints`, or ``None``.
+
+    ``regularizer`` and ``constraint`` are functions, so they take no part in equality or
+    hashing: two stores that differ only in them have the same tree structure (a model that
+    builds a fresh ``lambda`` on every call does not make ``jax.jit`` retrace).
 
     TF1 equivalent: the Python-side attributes of a ``tf.Variable``.
     """
@@ -31,6 +38,8 @@ class VarInfo:
     trainable: bool = True
     collections: tuple[str, ...] = (GLOBAL_VARIABLES, TRAINABLE_VARIABLES)
     partition: Any = None
+    regularizer: Any = dataclasses.field(default=None, compare=False, repr=False)
+    constraint: Any = dataclasses.field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
