@@ -190,3 +190,13 @@ def test_reuse_errors_are_the_same_in_init_and_apply():
         model.init(KEY)
     with pytest.raises(sj.VariableExistsError, match="already exists"):
         model.apply(sj.ParamStore.from_flat_dict({"v": jnp.ones(1)}))
+
+
+def test_pure_functions_keep_their_own_signature_for_jit():
+    def f(x, scale):
+        return x * scale * sj.get_variable("v", [], initializer=sj.ones_initializer())
+
+    model = sj.transform(f)
+    params = model.init(None, 1.0, 2)
+    assert model.apply.__name__ == "f"
+    assert float(jax.jit(model.apply, static_argnums=2)(params, 1.0, 3)) == 3.0

@@ -167,7 +167,7 @@ def _assign(what: str, variable: Any, new_value: Any) -> Any:
             "Reshape or reduce the value first."
         )
     if np.dtype(value.dtype) != info.dtype:
-        if not jax.dtypes.is_weakly_typed(value):
+        if not jax.typeof(value).weak_type:
             raise DtypeMismatchError(
                 f"{what}: variable {name} has dtype {info.dtype.name}, the new value has dtype "
                 f"{np.dtype(value.dtype).name}. Cast it: value.astype({info.dtype.name!r})."

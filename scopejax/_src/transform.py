@@ -96,6 +96,10 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None) -> Transform
             return out
         return out, store.replace(run.assigned) if run.assigned else store
 
+    for pure_fn in (init, apply, init_with_output):
+        # Keep fn's name and docs but not its signature: jax.jit(apply, static_argnums=...)
+        # must see (params, *args), not fn's own parameters.
+        del pure_fn.__wrapped__
     return Transformed(init=init, apply=apply, init_with_output=init_with_output)
 
 
