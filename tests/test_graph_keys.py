@@ -71,7 +71,7 @@ def test_no_losses_gives_a_float32_zero_and_bad_keys_are_refused():
         sj.transform(lambda: sj.get_collection(3)).init(None)
     with pytest.raises(TypeError, match=r"scope must be a regex string or None, got 3"):
         sj.transform(lambda: sj.get_collection("variables", scope=3)).init(None)
-    with pytest.raises(RuntimeError, match="scopejax.get_collection was called outside"):
+    with pytest.raises(RuntimeError, match=r"scopejax.get_collection was called outside"):
         sj.get_collection("variables")
 
 

@@ -185,7 +185,7 @@ def test_assign_inside_scan_is_refused_with_a_fix():
         return sj.scan(body, 0, xs)
 
     model = sj.transform(f)
-    with pytest.raises(sj.TransformLeakError, match="assigned inside a scopejax.scan .* Return"):
+    with pytest.raises(sj.TransformLeakError, match=r"assigned inside a scopejax.scan .* Return"):
         model.init(KEY, XS)
 
 
@@ -232,10 +232,10 @@ def test_scan_layers_errors():
         sj.transform(lambda x: sj.scan_layers(_layer, x, 0)).init(KEY, XS)
     with pytest.raises(TypeError, match="name_format must be a str with a"):
         sj.transform(lambda x: sj.scan_layers(_layer, x, 2, "layer")).init(KEY, XS)
-    with pytest.raises(TypeError, match="scopejax.scan: f must be callable"):
+    with pytest.raises(TypeError, match=r"scopejax.scan: f must be callable"):
         sj.transform(lambda x: sj.scan(3, 0, x)).init(KEY, XS)
 
 
 def test_lifted_transforms_need_a_transform():
-    with pytest.raises(RuntimeError, match="scopejax.scan was called outside"):
+    with pytest.raises(RuntimeError, match=r"scopejax.scan was called outside"):
         sj.scan(lambda c, x: (c, x), 0, XS)

@@ -54,8 +54,9 @@ def test_assign_without_mutable_is_refused_with_the_fix():
                        r"this apply call is not mutable. Call model.apply\(params, ..., "
                        r"mutable=True\)"):  # fmt: skip
         MODEL.apply(params, X)
-    with pytest.raises(sj.NotMutableError, match=r"bn/step: it is in collections \['variables'\]"
-                       r", none of which is mutable in this call \(mutable=\['moving_"):  # fmt: skip
+    with pytest.raises(sj.NotMutableError, match=r"bn/step: it is in collections "
+                       r"\['variables'\], none of which is mutable in this call "
+                       r"\(mutable=\['moving_"):  # fmt: skip
         MODEL.apply(params, X, mutable=GraphKeys.MOVING_AVERAGE_VARIABLES)
     for bad in (3, [], [1]):
         with pytest.raises(TypeError, match=r"apply's mutable= must be True, False, a collection"):
@@ -77,13 +78,14 @@ def test_assign_checks_shape_dtype_and_variable():
         model.apply(params, jnp.zeros(2, jnp.int32), mutable=True)
     _, p = model.apply(params, 3.0 * jnp.ones(2), mutable=True)
     np.testing.assert_array_equal(p["v"], [3.0, 3.0])
-    with pytest.raises(KeyError, match=r"assign: variable w has not been created or used in this "
-                       r"call \(no similar name among its 1 variables\). Call get_variable first"):  # fmt: skip
+    with pytest.raises(KeyError, match=r"assign: variable w has not been created or used in "
+                       r"this call \(no similar name among its 1 variables\). Call get_variable "
+                       r"first"):  # fmt: skip
         model.apply(params, jnp.zeros(2), "w", mutable=True)
     with pytest.raises(TypeError, match=r"assign expects a variable: the value get_variable "
                        r"returned, or the variable's name; got ArrayImpl"):  # fmt: skip
         sj.transform(lambda: sj.assign(jnp.zeros(2), 1.0)).init(KEY)
-    with pytest.raises(RuntimeError, match="scopejax.assign was called outside"):
+    with pytest.raises(RuntimeError, match=r"scopejax.assign was called outside"):
         sj.assign("v", 1.0)
 
 
