@@ -239,3 +239,53 @@ def test_scan_layers_errors():
 def test_lifted_transforms_need_a_transform():
     with pytest.raises(RuntimeError, match=r"scopejax.scan was called outside"):
         sj.scan(lambda c, x: (c, x), 0, XS)
+
+
+def _noisy_layer(h):
+    with sj.variable_scope("dense"):
+        w = sj.get_variable("w", [2, 2])
+    with sj.variable_scope("dropout"):
+        keep = jax.random.bernoulli(sj.next_rng_key(), 0.5, h.shape)
+    return jnp.where(keep, jnp.tanh(h @ w), 0.0) + jax.random.normal(sj.next_rng_key(), h.shape)
+
+
+def test_scan_layers_draws_each_layers_own_keys_like_the_python_loop():
+    def stacked(x):
+        return sj.scan_layers(_noisy_layer, x, 3), sj.next_rng_key()
+
+    def loop(x):
+        for i in range(3):
+            with sj.variable_scope(f"layer_{i}"):
+                x = _noisy_layer(x)
+        return x, sj.next_rng_key()
+
+    params = sj.transform(stacked).init(KEY, XS)
+    rng = jax.random.key(5)
+    got = jax.jit(sj.transform(stacked).apply)(params, XS, rng=rng)
+    want = sj.transform(loop).apply(params, XS, rng=rng)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-6)
+    assert (jax.random.key_data(got[1]) == jax.random.key_data(want[1])).all()
+
+
+def test_nested_lifted_transforms_create_once_and_match_init_and_jit():
+    def model(xs):
+        def outer(h, x):
+            def inner(c, y):
+                with sj.variable_scope("inner"):
+                    c = jnp.tanh(c + y * sj.get_variable("a", [2]))
+                return c, None
+
+            h = sj.scan(inner, h, jnp.stack([x, x]))[0]
+            h = sj.cond(h.sum() > 0, lambda v: v * sj.get_variable("pos", [2]),
+                        lambda v: v * sj.get_variable("neg", [2]), h)  # fmt: skip
+            return h, h
+
+        with sj.variable_scope("rnn"):
+            return sj.scan(outer, jnp.zeros(2), xs)[1]
+
+    m = sj.transform(model)
+    out, params = m.init_with_output(KEY, XS)
+    assert params.names() == ("rnn/inner/a", "rnn/neg", "rnn/pos")
+    np.testing.assert_allclose(jax.jit(m.apply)(params, XS), out, rtol=1e-6)
+    jitted = jax.jit(m.init)(KEY, XS)
+    assert all(bool((jitted[n] == params[n]).all()) for n in params)

@@ -315,18 +315,29 @@ def _scan_layers_apply(run: ApplyRun, scope_name: str, fn: Callable[[Any], Any],
             per_layer.append(params[prefix + rest])
         stacked[name] = jnp.stack(per_layer)
 
-    def body(h: Any, layer_values: dict[str, Any]) -> Any:
-        saved = run.redirect
+    scopes = [p[:-1] for p in prefixes]
+    index = jnp.arange(len(prefixes)) if run.rng_base is not None else None
+
+    def body(h: Any, inputs: tuple[Any, dict[str, Any]]) -> Any:
+        step, layer_values = inputs
+        saved = run.redirect, run.layer_stack
         run.redirect = layer_values
+        run.layer_stack = (scopes[0], scopes, step) if step is not None else None
         try:
             with _lifted(run), context.variable_scope(layer_names[0]):
                 return fn(h), None
         finally:
-            run.redirect = saved
+            run.redirect, run.layer_stack = saved
 
     n_reg = len(run.regularized)
     known = set(run.created)
-    carry, _ = jax.lax.scan(body, carry, stacked, unroll=unroll)
+    counts_before = dict(run.rng_counts)
+    carry, _ = jax.lax.scan(body, carry, (index, stacked), unroll=unroll)
+    for scope, count in list(run.rng_counts.items()):  # the other layers drew as many keys
+        if count != counts_before.get(scope) and (scope == scopes[0] or
+                                                  scope.startswith(prefixes[0])):
+            for other in scopes[1:]:
+                run.rng_counts[other + scope[len(scopes[0]):]] = count
     # The body saw layer 0's names with per-step values; record every layer's own (outer) value,
     # in the order the Python loop would have created them.
     used = [n for n in run.created if n not in known]

@@ -106,6 +106,11 @@ def _fold_twice(key: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
     return jax.random.fold_in(jax.random.fold_in(key, a), b)
 
 
+def key_from_hash(root_key: jax.Array, hash_words: jax.Array) -> jax.Array:
+    """:func:`variable_key` from a precomputed (possibly traced) ``name_hash`` pair."""
+    return _fold_twice(root_key, hash_words[0], hash_words[1])
+
+
 def variable_key(root_key: jax.Array, full_name: str) -> jax.Array:
     """The PRNG key of variable ``full_name``: a function of the root key and the name only.
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax.numpy as jnp
+import numpy as np
+
 from scopejax._src import context, names
 from scopejax._src.errors import NoRngError
 from scopejax._src.runs import CallState
@@ -57,7 +60,17 @@ def draw(run: CallState, scope_name: str) -> Any:
     i = run.rng_counts.get(scope_name, 0)
     run.rng_counts[scope_name] = i + 1
     # '#' never appears in a variable name, so these keys never coincide with a variable's key.
-    return names.variable_key(run.rng_base, f"{scope_name}#rng{i}")
+    name = f"{scope_name}#rng{i}"
+    layers = run.layer_stack
+    if layers is not None:
+        first, all_layers, step = layers
+        if scope_name == first or scope_name.startswith(first + "/"):
+            # Inside scan_layers' body, traced once as layer 0: draw layer `step`'s key, the one
+            # the Python loop over layers would draw.
+            rest = name[len(first):]
+            table = np.array([names.name_hash(layer + rest) for layer in all_layers], np.uint32)
+            return names.key_from_hash(run.rng_base, jnp.asarray(table)[step])
+    return names.variable_key(run.rng_base, name)
 
 
 __all__ = ["next_rng_key"]

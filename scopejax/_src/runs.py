@@ -101,6 +101,8 @@ class CallState:
         self.lift_depth = 0
         self.blocking_lifts = 0
         self.premade: dict[str, Any] | None = None
+        # Inside scopejax.scan_layers' body: (layer 0's scope, every layer's scope, step index).
+        self.layer_stack: tuple[str, list[str], Any] | None = None
         self.eager: bool | object = _NOT_EAGER
 
     # Subclasses: the variables this call has created (or read, in apply), in order.
