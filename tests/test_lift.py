@@ -207,27 +207,48 @@ def _loop(x):
     return x, sj.get_regularization_loss(), len(sj.get_collection("variables"))
 
 
-def test_scan_layers_keeps_tf_names_and_matches_the_python_loop():
+def test_scan_layers_stacks_variables_and_matches_the_python_loop():
     stack, loop = sj.transform(_stack), sj.transform(_loop)
     params = stack.init(KEY, XS)
-    assert params.names() == ("layer_0/dense/w", "layer_1/dense/w", "layer_2/dense/w")
-    assert params == params and loop.init(KEY, XS).names() == params.names()
-    want = loop.apply(params, XS)
-    got = jax.jit(stack.apply)(params, XS)
-    np.testing.assert_allclose(got[0], want[0], rtol=1e-6)
-    np.testing.assert_allclose(got[1], want[1], rtol=1e-6)
-    assert got[2] == want[2] == 3
-    g1 = jax.grad(lambda p: stack.apply(p, XS)[0].sum() + stack.apply(p, XS)[1])(params)
-    g2 = jax.grad(lambda p: loop.apply(p, XS)[0].sum() + loop.apply(p, XS)[1])(params)
-    for name in params:
-        np.testing.assert_allclose(g1[name], g2[name], rtol=1e-5)
+    assert params.names() == ("layer_*/dense/w",)
+    info = params.info("layer_*/dense/w")
+    assert info.shape == (3, 2, 2) and info.stacked == 3
+    # Each layer's slice is the value the Python loop gives that layer (keys from TF names).
+    loop_params = loop.init(KEY, XS)
+    unstacked = params.unstack_layers()
+    assert unstacked.names() == ("layer_0/dense/w", "layer_1/dense/w", "layer_2/dense/w")
+    for name in loop_params:
+        np.testing.assert_array_equal(unstacked[name], loop_params[name])
+    assert unstacked.infos() == loop_params.infos()
+    want = loop.apply(loop_params, XS)
+    init_out = stack.init_with_output(KEY, XS)[0]
+    for got in (init_out, stack.apply(params, XS), jax.jit(stack.apply)(params, XS)):
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-6)
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-6)  # one l2 loss per layer
+        assert got[2] == 1 and want[2] == 3  # the stacked variable is one variable
+    g_stack = jax.grad(lambda p: stack.apply(p, XS)[0].sum() + stack.apply(p, XS)[1])(params)
+    g_loop = jax.grad(lambda p: loop.apply(p, XS)[0].sum() + loop.apply(p, XS)[1])(loop_params)
+    for i in range(3):
+        np.testing.assert_allclose(g_stack["layer_*/dense/w"][i], g_loop[f"layer_{i}/dense/w"],
+                                   rtol=1e-5)  # fmt: skip
+
+
+def test_scan_layers_under_jit_init_and_eval_shape():
+    stack = sj.transform(_stack)
+    params = stack.init(KEY, XS)
+    jitted = jax.jit(stack.init)(KEY, XS)
+    np.testing.assert_array_equal(jitted["layer_*/dense/w"], params["layer_*/dense/w"])
+    assert jax.eval_shape(stack.init, KEY, XS).info("layer_*/dense/w").stacked == 3
 
 
 def test_scan_layers_errors():
-    params = sj.transform(_stack).init(KEY, XS)
-    short = params.filter(predicate=lambda n, _: not n.startswith("layer_2"))
-    with pytest.raises(KeyError, match=r"variable layer_2/dense/w is not in the params"):
-        sj.transform(_stack).apply(short, XS)
+    loop_params = sj.transform(_loop).init(KEY, XS)
+    with pytest.raises(KeyError, match=r"read the per-layer variable layer_0/dense/w from the "
+                       r"params, but it stores its layers stacked, as layer_\*/dense/w of shape "
+                       r"\(3, ...\)"):  # fmt: skip
+        sj.transform(_stack).apply(loop_params, XS)
+    with pytest.raises(KeyError, match=r"Variable layer_0/dense/w is not in the params"):
+        sj.transform(_stack).apply(sj.ParamStore(), XS)
     with pytest.raises(TypeError, match="num_layers must be an int >= 1"):
         sj.transform(lambda x: sj.scan_layers(_layer, x, 0)).init(KEY, XS)
     with pytest.raises(TypeError, match="name_format must be a str with a"):
@@ -262,7 +283,7 @@ def test_scan_layers_draws_each_layers_own_keys_like_the_python_loop():
     params = sj.transform(stacked).init(KEY, XS)
     rng = jax.random.key(5)
     got = jax.jit(sj.transform(stacked).apply)(params, XS, rng=rng)
-    want = sj.transform(loop).apply(params, XS, rng=rng)
+    want = sj.transform(loop).apply(params.unstack_layers(), XS, rng=rng)
     np.testing.assert_allclose(got[0], want[0], rtol=1e-6)
     assert (jax.random.key_data(got[1]) == jax.random.key_data(want[1])).all()
 

@@ -46,25 +46,39 @@ def _check_key(key: Any, what: str) -> str:
 
 
 def _named_items(key: str) -> list[tuple[str, Any]]:
-    """``(TF-style name, value)`` of collection ``key`` in the current call, in order."""
+    """``(TF-style name, value)`` of collection ``key`` in the current call, in TF's order.
+
+    Variables (or their losses) and values from ``add_to_collection`` interleave as they were
+    added: each added value remembers how many variables and losses existed at that moment.
+    """
     run = context.current_frame("get_collection").run
+    added = run.added.get(key, [])
     items: list[tuple[str, Any]] = []
+    k = 0
     if key == GraphKeys.REGULARIZATION_LOSSES:
-        for name, regularizer, value in run.regularized:
+        for j, (name, regularizer, value) in enumerate(run.regularized):
+            while k < len(added) and added[k][3] <= j:
+                items.append(added[k][:2])
+                k += 1
             loss = regularizer(value)
             if loss is not None:
                 items.append((f"{name}/Regularizer:0", loss))
     else:
-        items.extend((f"{name}:0", value) for name, value, info in run.created_items()
-                     if key in info.collections)  # fmt: skip
-    items.extend(run.added.get(key, ()))
+        for j, (name, value, info) in enumerate(run.created_items()):
+            while k < len(added) and added[k][2] <= j:
+                items.append(added[k][:2])
+                k += 1
+            if key in info.collections:
+                items.append((f"{name}:0", value))
+    items.extend(item[:2] for item in added[k:])
     return items
 
 
 def get_collection(key: str, scope: str | None = None) -> list[Any]:
     """The values in collection ``key`` in this call, optionally filtered by ``scope``.
 
-    Variables are in the collections they were created with (``GLOBAL_VARIABLES``,
+    Items are in the order they entered the collection, as in TF. Variables are in the
+    collections they were created with (``GLOBAL_VARIABLES``,
     ``TRAINABLE_VARIABLES`` if trainable, plus ``collections=``); ``REGULARIZATION_LOSSES`` holds
     one loss per regularised variable created (or used, in apply) so far. ``scope`` is a regex
     matched (``re.match``) against TF's names: ``"foo/v:0"`` for variables,
@@ -117,8 +131,9 @@ def add_to_collections(keys: Iterable[str], value: Any) -> None:
             "from the body and add it after the loop."
         )
     prefix = f"{frame.scope.name}/" if frame.scope.name else ""
+    position = (run.num_created(), len(run.regularized))
     for key in keys:
-        run.added.setdefault(key, []).append((f"{prefix}{key}:0", value))
+        run.added.setdefault(key, []).append((f"{prefix}{key}:0", value, *position))
 
 
 def get_regularization_losses(scope: str | None = None) -> list[Any]:

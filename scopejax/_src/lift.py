@@ -14,15 +14,17 @@ returns.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from scopejax._src import context, names, rng
-from scopejax._src.errors import ScopeTypeError, VariableNotFoundError, closest_names
+from scopejax._src.errors import ScopeTypeError, VariableNotFoundError
 from scopejax._src.runs import ApplyRun, CallState, InitRun
 
 
@@ -256,13 +258,15 @@ def remat(fn: Callable[..., Any], *, prevent_cse: bool = True, policy: Any = Non
 
 def scan_layers(fn: Callable[[Any], Any], carry: Any, num_layers: int,
                 name_format: str = "layer_{}", unroll: int | bool = 1) -> Any:  # fmt: skip
-    """``num_layers`` layers ``carry = fn(carry)``, layer ``i`` in scope ``name_format.format(i)``.
+    """``num_layers`` layers ``carry = fn(carry)`` with stacked variables and one ``lax.scan``.
 
-    The variables keep TF1's per-layer names (``layer_0/dense/kernel``, ``layer_1/...``), so
-    stores, summaries and TF1 checkpoints read exactly as for the Python loop
-    ``for i in range(n): with variable_scope(f"layer_{i}"): carry = fn(carry)``, which ``init``
-    runs. ``apply`` stacks each variable across layers and runs one ``jax.lax.scan``: the layer is
-    traced and compiled once, not ``num_layers`` times.
+    Each variable the layer gets is stored once, with the layers stacked on axis 0 and ``*`` in
+    place of the layer index: ``layer_*/dense/kernel`` of shape ``(num_layers, ...)``. Layer
+    ``i``'s slice has the initial value the Python loop ``for i in range(n): with
+    variable_scope(f"layer_{i}"): carry = fn(carry)`` would give ``layer_i/dense/kernel``, and
+    ``params.unstack_layers()`` returns exactly that loop's store (TF1 names, for checkpoints).
+    The layer is traced and compiled once, in ``init`` and ``apply`` alike; gradients arrive
+    stacked, with no per-layer gather or scatter.
 
     >>> import jax, jax.numpy as jnp, scopejax
     >>> def mlp(x):
@@ -271,92 +275,121 @@ def scan_layers(fn: Callable[[Any], Any], carry: Any, num_layers: int,
     ...     return scopejax.scan_layers(layer, x, 4)
     >>> model = scopejax.transform(mlp)
     >>> params = model.init(jax.random.key(0), jnp.ones((1, 3)))
-    >>> params.names()
+    >>> params
+    ParamStore(1 variable: 'layer_*/w': float32[4,3,3])
+    >>> params.unstack_layers().names()
     ('layer_0/w', 'layer_1/w', 'layer_2/w', 'layer_3/w')
-    >>> bool(jnp.allclose(model.apply(params, jnp.ones((1, 3))),
-    ...                   jax.jit(model.apply)(params, jnp.ones((1, 3))), atol=1e-6))
-    True
+    >>> jax.jit(model.apply)(params, jnp.ones((1, 3))).shape
+    (1, 3)
     """
     _check_callable(fn, "scan_layers", "fn")
     if not isinstance(num_layers, int) or isinstance(num_layers, bool) or num_layers < 1:
         raise ScopeTypeError(f"scopejax.scan_layers: num_layers must be an int >= 1, got "
                              f"{num_layers!r}.")  # fmt: skip
-    if not isinstance(name_format, str) or name_format.format(0) == name_format.format(1):
+    if (not isinstance(name_format, str) or "*" in name_format
+            or name_format.format(0) == name_format.format(1)):  # fmt: skip
         raise ScopeTypeError(
             f"scopejax.scan_layers: name_format must be a str with a '{{}}' for the layer index "
             f"(like 'layer_{{}}'), got {name_format!r}."
         )
     run, scope_name = _frame("scan_layers")
-    layer_names = [name_format.format(i) for i in range(num_layers)]
-    if not isinstance(run, ApplyRun):
-        for layer in layer_names:
-            with context.variable_scope(layer):
-                carry = fn(carry)
-        return carry
-    return _scan_layers_apply(run, scope_name, fn, carry, layer_names, unroll)
+    layers = [names.join(scope_name, name_format.format(i)) for i in range(num_layers)]
+    star = names.join(scope_name, name_format.format("*"))
+    premade = None
+    if isinstance(run, InitRun):
+        premade = _create_stacked(run, fn, carry, name_format.format(0), layers, star)
+    with _serving(run, premade):
+        return _scan_stacked(run, fn, carry, name_format.format(0), layers, star, unroll)
 
 
-def _scan_layers_apply(run: ApplyRun, scope_name: str, fn: Callable[[Any], Any], carry: Any,
-                       layer_names: list[str], unroll: int | bool) -> Any:  # fmt: skip
-    params = run.params
-    prefixes = [names.join(scope_name, layer) + "/" for layer in layer_names]
-    first = params.filter(prefixes[0]).names()
-    stacked = {}
-    for name in first:
-        rest = name[len(prefixes[0]):]
-        per_layer = []
-        for prefix in prefixes:
-            if prefix + rest not in params:
-                raise VariableNotFoundError(
-                    f"scopejax.scan_layers: variable {prefix + rest} is not in the params "
-                    f"({closest_names(prefix + rest, params.names())}), but {name} is; every "
-                    "layer must have the same variables. Pass the store init returned."
-                )
-            per_layer.append(params[prefix + rest])
-        stacked[name] = jnp.stack(per_layer)
+def _create_stacked(run: InitRun, fn: Callable[[Any], Any], carry: Any, first: str,
+                    layers: list[str], star: str) -> dict[str, Any]:  # fmt: skip
+    """Init: creates the stacked variables; returns the body's other (shared) variables."""
+    saved, before = run.save(), set(run.values)
+    run.recipes = {}
+    try:
+        with _lifted(run), context.variable_scope(first):
+            fn(carry)
+        recipes = run.recipes
+    finally:
+        run.recipes = None
+    made = {n: (run.values[n], run.infos[n]) for n in run.values if n not in before}
+    run.rollback(saved)
+    shared = {}
+    prefix = layers[0] + "/"
+    for name, (value, info) in made.items():
+        if not name.startswith(prefix):
+            shared[name] = value
+            continue
+        rest = name[len(layers[0]):]
+        make_value, needs_key = recipes[name]
+        if needs_key and run.rng is not None:
+            table = np.array([names.name_hash(layer + rest) for layer in layers], np.uint32)
+            keys = jax.vmap(lambda h: names.key_from_hash(run.rng, h))(jnp.asarray(table))
+            stacked = jax.vmap(make_value)(keys)
+        else:
+            stacked = jnp.broadcast_to(value, (len(layers), *value.shape))
+        run.values[star + rest] = stacked
+        run.infos[star + rest] = dataclasses.replace(
+            info, shape=(len(layers), *info.shape), stacked=len(layers))
+    return {**run.premade, **shared} if run.premade else shared
 
-    scopes = [p[:-1] for p in prefixes]
-    index = jnp.arange(len(prefixes)) if run.rng_base is not None else None
+
+def _scan_stacked(run: CallState, fn: Callable[[Any], Any], carry: Any, first: str,
+                  layers: list[str], star: str, unroll: int | bool) -> Any:  # fmt: skip
+    if isinstance(run, InitRun):
+        stacked = {n: (v, run.infos[n]) for n, v in run.values.items()
+                   if n.startswith(star + "/")}  # fmt: skip
+    else:
+        stacked = {n: (run.params[n], run.params.info(n))
+                   for n in run.params.filter(star).names()}  # fmt: skip
+    xs = {layers[0] + n[len(star):]: value for n, (value, _) in stacked.items()}
+    index = jnp.arange(len(layers)) if run.rng_base is not None else None
 
     def body(h: Any, inputs: tuple[Any, dict[str, Any]]) -> Any:
         step, layer_values = inputs
-        saved = run.redirect, run.layer_stack
-        run.redirect = layer_values
-        run.layer_stack = (scopes[0], scopes, step) if step is not None else None
+        saved = run.redirect, run.layer_stack, run.layer_created
+        run.redirect, run.layer_created = layer_values, {}
+        run.layer_stack = (layers[0], layers, step) if step is not None else None
         try:
-            with _lifted(run), context.variable_scope(layer_names[0]):
+            with _lifted(run), context.variable_scope(first):
                 return fn(h), None
         finally:
-            run.redirect, run.layer_stack = saved
+            run.redirect, run.layer_stack, run.layer_created = saved
 
     n_reg = len(run.regularized)
-    known = set(run.created)
     counts_before = dict(run.rng_counts)
-    carry, _ = jax.lax.scan(body, carry, (index, stacked), unroll=unroll)
-    for scope, count in list(run.rng_counts.items()):  # the other layers drew as many keys
-        if count != counts_before.get(scope) and (scope == scopes[0] or
-                                                  scope.startswith(prefixes[0])):
-            for other in scopes[1:]:
-                run.rng_counts[other + scope[len(scopes[0]):]] = count
-    # The body saw layer 0's names with per-step values; record every layer's own (outer) value,
-    # in the order the Python loop would have created them.
-    used = [n for n in run.created if n not in known]
-    regularizers = {name: reg for name, reg, _ in run.regularized[n_reg:]}
+    carry, _ = jax.lax.scan(body, carry, (index, xs), length=len(layers), unroll=unroll)
+    # Bookkeeping at the calling level: the stacked variables were used (apply) and each layer's
+    # slice carries its regulariser loss, in the Python loop's order.
+    if isinstance(run, ApplyRun):
+        per_layer = [n for n in run.created if n.startswith(layers[0] + "/")]
+        if per_layer:
+            raise VariableNotFoundError(
+                f"scopejax.scan_layers read the per-layer variable {per_layer[0]} from the "
+                f"params, but it stores its layers stacked, as "
+                f"{star + per_layer[0][len(layers[0]):]} of shape ({len(layers)}, ...). Pass the "
+                "store init returned for this function."
+            )
+        for n, entry in stacked.items():
+            run.created.setdefault(n, entry)
+    body_losses = run.regularized[n_reg:]
     del run.regularized[n_reg:]
-    for name in used:
-        del run.created[name]
-    for prefix in prefixes:
-        for name in used:
-            full = prefix + name[len(prefixes[0]):] if name.startswith(prefixes[0]) else name
-            if full in run.created:
-                continue
-            info = params.info(full)
-            run.created[full] = (params[full], info)
-            if name in regularizers:
-                run.regularized.append((full, regularizers[name], params[full]))
-    for layer_prefix in prefixes[1:]:
-        run.counts.open(layer_prefix[:-1])
-        run.counts.close_subscopes(layer_prefix[:-1])
+    for i, layer in enumerate(layers):
+        for name, regularizer, _ in body_losses:
+            if name.startswith(layers[0] + "/"):
+                rest = name[len(layers[0]):]
+                run.regularized.append((layer + rest, regularizer, stacked[star + rest][0][i]))
+            elif i == 0:
+                run.regularized.append((name, regularizer, _))
+    for scope, count in list(run.rng_counts.items()):  # the other layers drew as many keys
+        if count != counts_before.get(scope) and (scope == layers[0]
+                                                  or scope.startswith(layers[0] + "/")):
+            for other in layers[1:]:
+                run.rng_counts[other + scope[len(layers[0]):]] = count
+    for layer in layers[1:]:  # the body opened layer 0
+        run.counts.open(layer)
+        run.counts.close_subscopes(layer)
     return carry
 
 

@@ -68,6 +68,23 @@ def _is_tracer(value: Any) -> bool:
     return isinstance(value, jax.core.Tracer)  # public in jax.core
 
 
+def _check_found(name: str, value: Any, info: VarInfo, where: str) -> None:
+    """The stored value of ``name`` must have the shape and dtype the program asks for."""
+    found_shape = tuple(getattr(value, "shape", None) or np.shape(value))
+    if found_shape != info.shape:
+        raise ShapeMismatchError(
+            f"Variable {name} has shape {found_shape} in {where}, but the function asks for "
+            f"shape {info.shape}. Re-run init, or fix the store."
+        )
+    found_dtype = np.dtype(value.dtype)
+    if found_dtype != info.dtype:
+        raise DtypeMismatchError(
+            f"Variable {name} has dtype {found_dtype.name} in {where}, but the function asks "
+            f"for dtype {info.dtype.name}. Cast the store "
+            "(jax.tree.map(lambda x: x.astype(...), params)) or fix the function."
+        )
+
+
 class CallState:
     """The per-call state of the implicit API: TF1's per-thread scope store plus the session.
 
@@ -101,12 +118,21 @@ class CallState:
         self.lift_depth = 0
         self.blocking_lifts = 0
         self.premade: dict[str, Any] | None = None
-        # Inside scopejax.scan_layers' body: (layer 0's scope, every layer's scope, step index).
+        # Inside scopejax.scan_layers' body: (layer 0's scope, every layer's scope, step index),
+        # the per-step slices of the stacked variables keyed by layer 0's names, and what the
+        # body created from them (body-local: the store holds the stacked variables).
         self.layer_stack: tuple[str, list[str], Any] | None = None
+        self.redirect: dict[str, Any] | None = None
+        self.layer_created: dict[str, tuple[Any, VarInfo]] = {}
+        # While scan_layers probes its body during init: name -> (make_value, needs_key).
+        self.recipes: dict[str, tuple[Callable[[Any], Any], bool]] | None = None
         self.eager: bool | object = _NOT_EAGER
 
     # Subclasses: the variables this call has created (or read, in apply), in order.
     def created_items(self) -> Iterable[tuple[str, Any, VarInfo]]:
+        raise NotImplementedError
+
+    def num_created(self) -> int:
         raise NotImplementedError
 
     def is_eager(self) -> bool:
@@ -133,6 +159,21 @@ class CallState:
         if info.regularizer is not None:
             self.regularized.append((name, info.regularizer, value))
 
+    def layer_existing(self, name: str) -> tuple[Any, VarInfo] | None:
+        found = self.layer_created.get(name)
+        if found is not None and self.assigned and name in self.assigned:
+            return self.assigned[name], found[1]
+        return found
+
+    def layer_slice(self, name: str, info: VarInfo) -> Any:
+        """Inside scan_layers' body: this step's slice of a stacked variable, as if created."""
+        value = self.redirect[name]  # type: ignore[index]
+        _check_found(name, value, info, "the stacked variables of scopejax.scan_layers")
+        self.layer_created[name] = (value, info)
+        if info.regularizer is not None:
+            self.record(name, value, info)
+        return value
+
     def save(self) -> tuple[Any, ...]:
         """Everything a lifted transform must roll back after probing its body."""
         return (self.counts.snapshot(), set(self.reused_tokens), len(self.regularized),
@@ -156,6 +197,8 @@ class InitRun(CallState):
         self.infos: dict[str, VarInfo] = {}
 
     def existing(self, name: str) -> tuple[Any, VarInfo] | None:
+        if self.redirect is not None and name in self.redirect:
+            return self.layer_existing(name)
         if name in self.values:
             if self.assigned and name in self.assigned:
                 return self.assigned[name], self.infos[name]
@@ -164,6 +207,10 @@ class InitRun(CallState):
 
     def create(self, name: str, info: VarInfo, make_value: Callable[[Any], Any],
                needs_key: bool) -> Any:  # fmt: skip
+        if self.redirect is not None and name in self.redirect:
+            return self.layer_slice(name, info)
+        if self.recipes is not None:
+            self.recipes[name] = (make_value, needs_key)
         if self.premade is not None:
             value = self.premade.get(name, _MISSING)
             if value is _MISSING:
@@ -184,6 +231,9 @@ class InitRun(CallState):
 
     def known_names(self) -> Iterable[str]:
         return self.values.keys()
+
+    def num_created(self) -> int:
+        return len(self.values)
 
     def created_items(self) -> Iterable[tuple[str, Any, VarInfo]]:
         for name, value in self.values.items():
@@ -208,14 +258,14 @@ class ApplyRun(CallState):
         self.params = params
         self.mutable = mutable
         self.created: dict[str, tuple[Any, VarInfo]] = {}
-        # Lifted layer stacks: full name -> the value to serve instead of params[name].
-        self.redirect: dict[str, Any] = {}
 
     def _probe(self) -> Any:
         values = self.params._values
         return values[0] if values else super()._probe()
 
     def existing(self, name: str) -> tuple[Any, VarInfo] | None:
+        if self.redirect is not None and name in self.redirect:
+            return self.layer_existing(name)
         found = self.created.get(name)
         if found is not None and self.assigned and name in self.assigned:
             return self.assigned[name], found[1]
@@ -223,6 +273,8 @@ class ApplyRun(CallState):
 
     def create(self, name: str, info: VarInfo, make_value: Callable[[Any], Any],
                needs_key: bool) -> Any:  # fmt: skip
+        if self.redirect is not None and name in self.redirect:
+            return self.layer_slice(name, info)
         params = self.params
         if name not in params:
             raise VariableNotFoundError(
@@ -230,20 +282,8 @@ class ApplyRun(CallState):
                 f"({closest_names(name, params.names())}). The function created it at this "
                 "point during init; pass the store that init returned for this function."
             )
-        value = self.redirect[name] if self.redirect and name in self.redirect else params[name]
-        found_shape = tuple(getattr(value, "shape", None) or np.shape(value))
-        if found_shape != info.shape:
-            raise ShapeMismatchError(
-                f"Variable {name} has shape {found_shape} in the params given to apply, but the "
-                f"function asks for shape {info.shape}. Re-run init, or fix the store."
-            )
-        found_dtype = np.dtype(value.dtype)
-        if found_dtype != info.dtype:
-            raise DtypeMismatchError(
-                f"Variable {name} has dtype {found_dtype.name} in the params given to apply, but "
-                f"the function asks for dtype {info.dtype.name}. Cast the store "
-                "(jax.tree.map(lambda x: x.astype(...), params)) or fix the function."
-            )
+        value = params[name]
+        _check_found(name, value, info, "the params given to apply")
         self.created[name] = (value, params.info(name))
         if info.regularizer is not None:
             self.record(name, value, info)
@@ -251,6 +291,9 @@ class ApplyRun(CallState):
 
     def known_names(self) -> Iterable[str]:
         return self.created.keys()
+
+    def num_created(self) -> int:
+        return len(self.created)
 
     def created_items(self) -> Iterable[tuple[str, Any, VarInfo]]:
         for name, (value, info) in self.created.items():

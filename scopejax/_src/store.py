@@ -9,6 +9,7 @@ the store already holds; nothing is sorted or copied per call.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -413,6 +414,38 @@ class ParamStore:
             _check_value(name, new, info, f"ParamStore.apply_constraints (constraint of {name})")
             values[i], changed = new, True
         return _make(self._def, tuple(values)) if changed else self
+
+    def unstack_layers(self) -> ParamStore:
+        """Splits every ``scan_layers`` variable into its layers, with TF1's per-layer names.
+
+        ``layer_*/dense/w`` of shape ``(n, ...)`` becomes ``layer_0/dense/w`` ...
+        ``layer_{n-1}/dense/w``: the store the Python loop over layers creates (same values).
+
+        >>> s = ParamStore.from_flat_dict(
+        ...     {"layer_*/w": jnp.arange(4.0).reshape(2, 2)},
+        ...     {"layer_*/w": VarInfo((2, 2), jnp.float32, stacked=2)})
+        >>> {n: v.tolist() for n, v in s.unstack_layers().items()}
+        {'layer_0/w': [0.0, 1.0], 'layer_1/w': [2.0, 3.0]}
+        """
+        if not any(info.stacked for info in self._def.infos):
+            return self
+        values: dict[str, Any] = {}
+        infos: dict[str, VarInfo] = {}
+        for name, value, info in zip(self._def.names, self._values, self._def.infos,
+                                     strict=True):  # fmt: skip
+            if not info.stacked:
+                values[name], infos[name] = value, info
+                continue
+            layer_info = dataclasses.replace(info, shape=info.shape[1:], stacked=0)
+            for i in range(info.stacked):
+                layer_name = name.replace("*", str(i), 1)
+                values[layer_name], infos[layer_name] = value[i], layer_info
+        if len(values) != sum(info.stacked or 1 for info in self._def.infos):
+            raise StoreStructureError(
+                "ParamStore.unstack_layers: a per-layer name is also a variable of the store; "
+                "filter() one of them out first."
+            )
+        return ParamStore._from_parts(values, infos)
 
     # ------------------------------------------------------------------------------ conversion
 

@@ -18,10 +18,14 @@ class VarInfo:
     Attributes:
       shape: the logical shape of the variable, as created.
       dtype: the dtype the variable was created with (canonical JAX dtype, a ``numpy.dtype``).
-      trainable: whether the variable is in the TRAINABLE_VARIABLES collection.
+      trainable: whether the variable is trained (TF's ``v.trainable``); a trainable variable is
+        also in the TRAINABLE_VARIABLES collection.
       collections: every collection key the variable belongs to, in TF's order
         (``("variables", "trainable_variables")`` by default).
       partition: room for partition information (set by partitioners; ``None`` otherwise).
+      stacked: ``n > 0`` for a variable of ``scopejax.scan_layers``: the values of ``n`` layers
+        stacked on axis 0 (``shape[0] == n``), named with ``*`` for the layer index
+        (``layer_*/dense/kernel``); :meth:`ParamStore.unstack_layers` gives the per-layer names.
       regularizer: the ``array -> loss`` function the variable was created with, or ``None``.
       constraint: the ``array -> array`` projection applied by
         :meth:`ParamStore.apply_constraints`, or ``None``.
@@ -38,6 +42,7 @@ class VarInfo:
     trainable: bool = True
     collections: tuple[str, ...] = (GLOBAL_VARIABLES, TRAINABLE_VARIABLES)
     partition: Any = None
+    stacked: int = 0
     regularizer: Any = dataclasses.field(default=None, compare=False, repr=False)
     constraint: Any = dataclasses.field(default=None, compare=False, repr=False)
 
