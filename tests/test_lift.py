@@ -310,3 +310,41 @@ def test_nested_lifted_transforms_create_once_and_match_init_and_jit():
     np.testing.assert_allclose(jax.jit(m.apply)(params, XS), out, rtol=1e-6)
     jitted = jax.jit(m.init)(KEY, XS)
     assert all(bool((jitted[n] == params[n]).all()) for n in params)
+
+
+def _bn_layer(h):
+    mean = sj.get_variable("moving_mean", [2], trainable=False, initializer=sj.zeros_initializer())
+    sj.assign_moving_average(mean, h.mean(0), decay=0.5)
+    with sj.variable_scope("dense"):
+        return jnp.tanh(h @ sj.get_variable("w", [2, 2]))
+
+
+def test_scan_layers_carries_each_layers_assignments_out():
+    def stacked(x):
+        return sj.scan_layers(_bn_layer, x, 3)
+
+    def loop(x):
+        for i in range(3):
+            with sj.variable_scope(f"layer_{i}"):
+                x = _bn_layer(x)
+        return x
+
+    model = sj.transform(stacked)
+    params = model.init(KEY, XS)
+    np.testing.assert_array_equal(params["layer_*/moving_mean"], np.zeros((3, 2)))
+    out, new = jax.jit(lambda p: model.apply(p, XS, mutable=True))(params)
+    want, want_new = sj.transform(loop).apply(params.unstack_layers(), XS, mutable=True)
+    np.testing.assert_allclose(out, want, rtol=1e-6)
+    np.testing.assert_allclose(new.unstack_layers()["layer_2/moving_mean"],
+                               want_new["layer_2/moving_mean"], rtol=1e-6)  # fmt: skip
+    assert not np.allclose(new["layer_*/moving_mean"][1], 0.0)
+    with pytest.raises(sj.NotMutableError, match="layer_0/moving_mean: this apply call is not"):
+        model.apply(params, XS)
+
+    def shared(x):
+        n = sj.get_variable("n", [], trainable=False, initializer=sj.zeros_initializer())
+        return sj.scan_layers(lambda h: (sj.assign_add(n, 1.0), h)[1], x, 2)
+
+    with pytest.raises(sj.TransformLeakError, match=r"Variable n is assigned inside scopejax."
+                       r"scan_layers' layer but is not one of the layer's own"):  # fmt: skip
+        sj.transform(shared).init(KEY, XS)

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from scopejax._src import context, names, rng
-from scopejax._src.errors import ScopeTypeError, VariableNotFoundError
+from scopejax._src.errors import ScopeTypeError, TransformLeakError, VariableNotFoundError
 from scopejax._src.runs import ApplyRun, CallState, InitRun
 
 
@@ -308,7 +308,7 @@ def _create_stacked(run: InitRun, fn: Callable[[Any], Any], carry: Any, first: s
     saved, before = run.save(), set(run.values)
     run.recipes = {}
     try:
-        with _lifted(run), context.variable_scope(first):
+        with _lifted(run, blocking=False), context.variable_scope(first):
             fn(carry)
         recipes = run.recipes
     finally:
@@ -348,18 +348,30 @@ def _scan_stacked(run: CallState, fn: Callable[[Any], Any], carry: Any, first: s
 
     def body(h: Any, inputs: tuple[Any, dict[str, Any]]) -> Any:
         step, layer_values = inputs
-        saved = run.redirect, run.layer_stack, run.layer_created
-        run.redirect, run.layer_created = layer_values, {}
+        saved = run.redirect, run.layer_stack, run.layer_created, run.assigned
+        run.redirect, run.layer_created, run.assigned = layer_values, {}, dict(run.assigned)
         run.layer_stack = (layers[0], layers, step) if step is not None else None
         try:
-            with _lifted(run), context.variable_scope(first):
-                return fn(h), None
+            with _lifted(run, blocking=False), context.variable_scope(first):
+                h = fn(h)
+            # Each layer's assignments (batch-norm statistics) leave the loop as scan outputs.
+            new = {k: v for k, v in run.assigned.items() if saved[3].get(k) is not v}
+            outside = [k for k in new if k not in layer_values]
+            if outside:
+                raise TransformLeakError(
+                    f"Variable {outside[0]} is assigned inside scopejax.scan_layers' layer but "
+                    "is not one of the layer's own (stacked) variables, so every layer would "
+                    "assign it. Assign it after scan_layers, or create it inside the layer."
+                )
+            return h, new
         finally:
-            run.redirect, run.layer_stack, run.layer_created = saved
+            run.redirect, run.layer_stack, run.layer_created, run.assigned = saved
 
     n_reg = len(run.regularized)
     counts_before = dict(run.rng_counts)
-    carry, _ = jax.lax.scan(body, carry, (index, xs), length=len(layers), unroll=unroll)
+    carry, assigned = jax.lax.scan(body, carry, (index, xs), length=len(layers), unroll=unroll)
+    for name, values in assigned.items():
+        run.assigned[star + name[len(layers[0]):]] = values
     # Bookkeeping at the calling level: the stacked variables were used (apply) and each layer's
     # slice carries its regulariser loss, in the Python loop's order.
     if isinstance(run, ApplyRun):

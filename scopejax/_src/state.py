@@ -33,6 +33,14 @@ from scopejax._src.varinfo import VarInfo
 def _find(run: CallState, scope_name: str, variable: Any, what: str) -> tuple[str, Any, VarInfo]:
     """The ``(name, current value, info)`` of ``variable``: a name or a value from get_variable."""
     items = list(run.created_items())
+    if isinstance(run, ApplyRun):
+        originals = {n: v for n, (v, _) in run.created.items()}
+    else:
+        originals = dict(run.values)  # type: ignore[attr-defined]
+    # Inside scopejax.scan_layers' layer: the layer's own (per-step) variables come first.
+    for name, (value, info) in run.layer_created.items():
+        items.append((name, run.assigned.get(name, value), info))
+        originals[name] = value
     if isinstance(variable, str):
         full = names.join(scope_name, variable)
         by_name = {name: (name, value, info) for name, value, info in items}
@@ -44,12 +52,8 @@ def _find(run: CallState, scope_name: str, variable: Any, what: str) -> tuple[st
             f"({closest_names(full, [n for n, _, _ in items])}). Call get_variable first; names "
             "are relative to the current variable scope."
         )
-    if isinstance(run, ApplyRun):
-        originals = run.created
-    else:
-        originals = {n: (v, i) for n, v, i in items}
     for name, value, info in reversed(items):
-        if variable is value or variable is originals[name][0]:
+        if variable is value or variable is originals[name]:
             return name, value, info
     raise ScopeTypeError(
         f"{what} expects a variable: the value get_variable returned, or the variable's name; got "
