@@ -55,7 +55,7 @@ from scopejax._src.initializers import (
     variance_scaling_initializer,
     zeros_initializer,
 )
-from scopejax._src.lift import cond, remat, scan, scan_layers, vmap, while_loop
+from scopejax._src.lift import cond, remat, scan, vmap, while_loop
 from scopejax._src.regularizers import (
     l1_l2_regularizer,
     l1_regularizer,
@@ -65,6 +65,7 @@ from scopejax._src.regularizers import (
 )
 from scopejax._src.rng import next_rng_key
 from scopejax._src.scope import AUTO_REUSE, Scope
+from scopejax._src.stacking import scan_layers
 from scopejax._src.state import assign, assign_add, assign_moving_average, assign_sub
 from scopejax._src.store import ParamStore
 from scopejax._src.transform import Transformed, transform
