@@ -161,12 +161,16 @@ def test_collections_and_trainable():
         init(lambda: get_variable("x", [1], collections="variables"))
 
 
-def test_partitioner_is_rejected_clearly_except_for_scalars():
+def test_partitioner_makes_one_logical_variable_and_scalars_ignore_it():
     part = lambda shape, dtype: [2] + [1] * (len(shape) - 1)
-    with pytest.raises(sj.UnsupportedFeatureError, match=r"Variable v got partitioner=.*not "
-                       r"supported yet"):
-        init(lambda: get_variable("v", [4, 2], partitioner=part))
-    assert init(lambda: get_variable("s", [], partitioner=part)).info("s").shape == ()
+    store = init(lambda: get_variable("v", [5, 2], partitioner=part))
+    info = store.info("v")
+    assert store.names() == ("v",) and info.shape == (5, 2)
+    assert info.partition.part_names("v") == ["v/part_0", "v/part_1"]
+    assert info.partition.sizes == (3, 2)
+    assert init(lambda: get_variable("s", [], partitioner=part)).info("s").partition is None
+    with pytest.raises(ValueError, match="Partitioner must be callable, but received: 3"):
+        init(lambda: get_variable("v", [4, 2], partitioner=3))
 
 
 def test_custom_getters_compose_like_tf():

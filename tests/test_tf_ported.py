@@ -23,11 +23,10 @@ Not ported, and why:
   testControlDeps, testControlFlow, testEnableResourceVariables, testVariableCreator*,
   PartitionInfoTest, testSignatureGetVarVsGetLocalVar (no get_local_variable).
 * string variables (testStringDefaultInitializer): JAX arrays cannot hold strings.
-* ``set_initializer`` / ``set_regularizer`` / ``set_caching_device`` / ``no_regularizer``,
-  ``synchronization=``, ``get_local_variable``: not part of scopejax's API (``Scope`` is a frozen
-  value); the rest of those tests is ported.
-* partitioned variables (VariableScopeWithPartitioningTest, except the scalar and scope-attribute
-  cases): partitioners raise ``UnsupportedFeatureError`` in this version (documented).
+* ``set_initializer`` / ``set_regularizer`` / ``set_caching_device``, ``synchronization=``: not
+  part of scopejax's API (``Scope`` is a frozen value); the rest of those tests is ported.
+  ``no_regularizer`` and ``get_local_variable`` are tested in test_graph_keys.py.
+* partitioned variables (VariableScopeWithPartitioningTest) are ported in test_partitioned.py.
 * VariableScopeMultithreadedTest: TF shares one graph's variable store between threads, while a
   scopejax ``transform`` call's implicit context is per-thread by design (tests/test_context.py).
 """

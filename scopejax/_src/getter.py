@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from scopejax._src import names
+from scopejax._src import names, partitioned, partitioners
 from scopejax._src import reuse as reuse_table
 from scopejax._src.errors import (
     CustomGetterError,
@@ -27,7 +27,6 @@ from scopejax._src.errors import (
     ScopeJaxError,
     ScopeTypeError,
     ShapeMismatchError,
-    UnsupportedFeatureError,
 )
 from scopejax._src.initializer_calls import call_initializer, constant_dtype, default_initializer
 from scopejax._src.initializers import TFInitializer
@@ -236,11 +235,24 @@ def true_getter(
         raise ScopeTypeError(f"Variable names must be strings, got {type(name).__name__} {name!r}.")
     shape = as_shape(shape, f"variable {name}")
     dtype = canonical_dtype(dtype, f"variable {name}")
+    if trainable is None:
+        trainable = True
+
+    def make_info(vshape: tuple[int, ...], vdtype: np.dtype, partition: Any = None) -> VarInfo:
+        return VarInfo(
+            shape=vshape,
+            dtype=vdtype,
+            trainable=bool(trainable),
+            collections=_collections(collections, bool(trainable), name),
+            partition=partition,
+            regularizer=regularizer,
+            constraint=constraint,
+        )
+
     if partitioner is not None and not (shape is not None and len(shape) == 0):
-        raise UnsupportedFeatureError(
-            f"Variable {name} got partitioner={partitioner!r}, but partitioned variables are not "
-            "supported yet in this version of scopejax. Remove the partitioner (a plain variable "
-            "holds the same values)."
+        partitioners.check_partitioner(name, partitioner)
+        return partitioned.get_partitioned(
+            source, name, shape, dtype, initializer, reuse, partitioner, make_info
         )
     if initializer is not None and not callable(initializer) and shape is not None:
         raise InitializerError(
@@ -249,6 +261,14 @@ def true_getter(
             f"{_fmt_shape(np.shape(initializer))}.)"
         )
     found = source.existing(name)
+    if found is None and "/part_" in name:
+        found = partitioned.existing_shard(source, name)
+    elif found is not None and found[1].partition is not None:
+        if reuse is True:  # only reuse=True may omit the partitioner (TF1_SEMANTICS rule 25)
+            return partitioned.get_partitioned(
+                source, name, shape, dtype, initializer, reuse, None, make_info
+            )
+        raise partitioned.no_partitioner_error(name)
     decision = reuse_table.decide(found is not None, reuse)
     if decision is reuse_table.Decision.EXISTS_ERROR:
         raise reuse_table.exists_error(name)
@@ -272,16 +292,7 @@ def true_getter(
         return value
     vshape, vdtype, make, needs_key = _creation(name, shape, dtype, initializer)
     names.check_variable_name(name, name.rsplit("/", 1)[-1] if name else name)  # after, as in TF
-    if trainable is None:
-        trainable = True
-    info = VarInfo(
-        shape=vshape,
-        dtype=vdtype,
-        trainable=bool(trainable),
-        collections=_collections(collections, bool(trainable), name),
-        regularizer=regularizer,
-        constraint=constraint,
-    )
+    info = make_info(vshape, vdtype)
 
     def make_value(key: Any) -> Any:
         try:

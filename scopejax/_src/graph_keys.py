@@ -18,6 +18,7 @@ import jax.numpy as jnp
 
 from scopejax._src import context
 from scopejax._src.errors import ScopeTypeError, TransformLeakError
+from scopejax._src.runs import resolve
 from scopejax._src.varinfo import GLOBAL_VARIABLES, TRAINABLE_VARIABLES
 
 
@@ -60,7 +61,7 @@ def _named_items(key: str) -> list[tuple[str, Any]]:
             while k < len(added) and added[k][3] <= j:
                 items.append(added[k][:2])
                 k += 1
-            loss = regularizer(value)
+            loss = regularizer(resolve(value))
             if loss is not None:
                 items.append((f"{name}/Regularizer:0", loss))
     else:

@@ -140,7 +140,8 @@ def _call_style(init: Any) -> tuple[bool, bool]:
     return style
 
 
-def call_initializer(init: Any, key: jax.Array | None, shape: Any, dtype: DTypeLike) -> jax.Array:
+def call_initializer(init: Any, key: jax.Array | None, shape: Any, dtype: DTypeLike,
+                     partition_info: Any = None) -> jax.Array:  # fmt: skip
     """Calls any supported initializer and checks its result; the getter's single entry point.
 
     `TFInitializer` objects and JAX-style callables (e.g. ``jax.nn.initializers.lecun_normal()``)
@@ -153,6 +154,10 @@ def call_initializer(init: Any, key: jax.Array | None, shape: Any, dtype: DTypeL
     >>> call_initializer(lambda shape, dtype=None: np.ones(shape), None, (2,), jnp.float32)
     Array([1., 1.], dtype=float32)
 
+    ``partition_info`` (a shard of a partitioned variable: ``full_shape``, ``var_offset``) goes to
+    TF1-style callables that accept it and to variance-scaling initializers, whose fans then come
+    from the full shape, as in TF1.
+
     TF1 equivalent: ``get_variable`` calling ``initializer(shape, dtype=..., partition_info=...)``.
 
     Raises:
@@ -162,11 +167,15 @@ def call_initializer(init: Any, key: jax.Array | None, shape: Any, dtype: DTypeL
     shape, dt = _as_shape(shape), _canonical(dtype)
     if isinstance(init, type):
         init = init()
-    if isinstance(init, TFInitializer) or not (style := _call_style(init))[0]:
+    if isinstance(init, TFInitializer) and partition_info is not None and init.uses_full_shape:
+        how = "init(key, shape, dtype, partition_info)"
+        call = lambda: init(key, shape, dt, partition_info=partition_info)
+        hint = ""
+    elif isinstance(init, TFInitializer) or not (style := _call_style(init))[0]:
         how, call = "init(key, shape, dtype)", lambda: init(key, shape, dt)
         hint = "TF1-style initializers must name their first parameter `shape`"
     else:
-        kwargs: dict[str, Any] = {"dtype": dt, "partition_info": None}
+        kwargs: dict[str, Any] = {"dtype": dt, "partition_info": partition_info}
         if not style[1]:
             del kwargs["partition_info"]
         how = f"init(shape, {'=..., '.join(kwargs)}=...)"

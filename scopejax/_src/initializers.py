@@ -93,6 +93,7 @@ class TFInitializer(abc.ABC):
     dtype: np.dtype
     _tf_name: ClassVar[str] = "initializer"
     needs_key: ClassVar[bool] = False  # random initializers need a PRNG key
+    uses_full_shape: ClassVar[bool] = False  # a shard takes its fans from the full shape
 
     @abc.abstractmethod
     def __call__(
@@ -388,10 +389,14 @@ class VarianceScaling(_Random):
             )
         object.__setattr__(self, "distribution", distribution)
 
-    def __call__(self, key, shape, dtype=None):
+    uses_full_shape: ClassVar[bool] = True
+
+    def __call__(self, key, shape, dtype=None, partition_info=None):
         shape, dt = self._resolve(shape, dtype)
         key = self._key(key)
-        fan_in, fan_out = compute_fans(shape)
+        # A shard of a partitioned variable: TF1 takes the fans from the full shape.
+        fan_in, fan_out = compute_fans(shape if partition_info is None
+                                       else tuple(partition_info.full_shape))  # fmt: skip
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         scale = self.scale / max(1.0, n)
         if self.distribution in ("normal", "truncated_normal"):

@@ -85,6 +85,22 @@ def _check_found(name: str, value: Any, info: VarInfo, where: str) -> None:
         )
 
 
+class Lazy:
+    """``array[index]``, computed only when a loss is asked for (shards, stacked layers)."""
+
+    __slots__ = ("array", "index")
+
+    def __init__(self, array: Any, index: Any) -> None:
+        self.array, self.index = array, index
+
+    def get(self) -> Any:
+        return self.array[self.index]
+
+
+def resolve(value: Any) -> Any:
+    return value.get() if type(value) is Lazy else value
+
+
 class CallState:
     """The per-call state of the implicit API: TF1's per-thread scope store plus the session.
 
@@ -156,8 +172,14 @@ class CallState:
             )
 
     def record(self, name: str, value: Any, info: VarInfo) -> None:
-        if info.regularizer is not None:
+        if info.regularizer is None:
+            return
+        part = info.partition
+        if part is None:
             self.regularized.append((name, info.regularizer, value))
+        else:  # one loss per shard, as TF1
+            for i, shard in enumerate(part.part_names(name)):
+                self.regularized.append((shard, info.regularizer, Lazy(value, part.part_index(i))))
 
     def layer_existing(self, name: str) -> tuple[Any, VarInfo] | None:
         found = self.layer_created.get(name)

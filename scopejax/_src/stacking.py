@@ -25,7 +25,7 @@ import numpy as np
 from scopejax._src import context, names
 from scopejax._src.errors import ScopeTypeError, TransformLeakError, VariableNotFoundError
 from scopejax._src.lift import check_callable, current_run, lifted_body, serving
-from scopejax._src.runs import ApplyRun, CallState, InitRun
+from scopejax._src.runs import ApplyRun, CallState, InitRun, Lazy
 
 
 def scan_layers(fn: Callable[[Any], Any], carry: Any, num_layers: int,
@@ -163,7 +163,8 @@ def _scan_stacked(run: CallState, fn: Callable[[Any], Any], carry: Any, first: s
         for name, regularizer, _ in body_losses:
             if name.startswith(layers[0] + "/"):
                 rest = name[len(layers[0]):]
-                run.regularized.append((layer + rest, regularizer, stacked[star + rest][0][i]))
+                layer_value = Lazy(stacked[star + rest][0], i)
+                run.regularized.append((layer + rest, regularizer, layer_value))
             elif i == 0:
                 run.regularized.append((name, regularizer, _))
     for scope, count in list(run.rng_counts.items()):  # the other layers drew as many keys
