@@ -56,6 +56,13 @@ from scopejax._src.initializers import (
     zeros_initializer,
 )
 from scopejax._src.lift import cond, remat, scan, vmap, while_loop
+from scopejax._src.partitioners import (
+    PartitionerError,
+    PartitionInfo,
+    fixed_size_partitioner,
+    min_max_variable_partitioner,
+    variable_axis_size_partitioner,
+)
 from scopejax._src.regularizers import (
     l1_l2_regularizer,
     l1_regularizer,
@@ -85,6 +92,8 @@ __all__ = [
     "NoTransformError",
     "NotMutableError",
     "ParamStore",
+    "PartitionInfo",
+    "PartitionerError",
     "RegularizerError",
     "ReuseError",
     "Scope",
@@ -116,6 +125,7 @@ __all__ = [
     "get_local_variable",
     "get_regularization_loss",
     "get_regularization_losses",
+    "fixed_size_partitioner",
     "get_variable",
     "get_variable_scope",
     "glorot_normal_initializer",
@@ -123,6 +133,7 @@ __all__ = [
     "l1_l2_regularizer",
     "l1_regularizer",
     "l2_regularizer",
+    "min_max_variable_partitioner",
     "next_rng_key",
     "no_regularizer",
     "ones_initializer",
@@ -136,6 +147,7 @@ __all__ = [
     "sum_regularizer",
     "transform",
     "truncated_normal_initializer",
+    "variable_axis_size_partitioner",
     "variable_scope",
     "variance_scaling_initializer",
     "vmap",

@@ -69,8 +69,14 @@ def _named_items(key: str) -> list[tuple[str, Any]]:
             while k < len(added) and added[k][2] <= j:
                 items.append(added[k][:2])
                 k += 1
-            if key in info.collections:
+            if key not in info.collections:
+                continue
+            part = info.partition
+            if part is None:
                 items.append((f"{name}:0", value))
+            else:  # TF1 collects the shards, not the partitioned variable
+                items.extend((f"{shard}:0", value[part.part_index(i)])
+                             for i, shard in enumerate(part.part_names(name)))  # fmt: skip
     items.extend(item[:2] for item in added[k:])
     return items
 
