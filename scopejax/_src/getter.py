@@ -264,7 +264,7 @@ def true_getter(
     if found is None and "/part_" in name:
         found = partitioned.existing_shard(source, name)
     elif found is not None and found[1].partition is not None:
-        if reuse is True:  # only reuse=True may omit the partitioner (TF1_SEMANTICS rule 25)
+        if reuse is True and partitioner is None:  # only reuse=True may omit the partitioner
             return partitioned.get_partitioned(
                 source, name, shape, dtype, initializer, reuse, None, make_info
             )

@@ -58,7 +58,7 @@ def _premake(run: CallState, probe: Callable[[], Any]) -> dict[str, Any] | None:
     saved = run.save()
     before = set(run.values)
     probe()
-    made = {n: v for n, v in run.values.items() if n not in before}
+    made = {n: run.padded.get(n, v) for n, v in run.values.items() if n not in before}
     run.rollback(saved)
     return {**run.premade, **made} if run.premade else made
 

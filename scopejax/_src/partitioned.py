@@ -22,12 +22,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from scopejax._src import reuse as reuse_table
 from scopejax._src.errors import (
     DtypeMismatchError,
     InitializerError,
     InitializerTypeError,
     ReuseError,
     ShapeMismatchError,
+    UnsupportedFeatureError,
     VariableExistsError,
     VariableNotFoundError,
     closest_names,
@@ -95,15 +97,28 @@ def get_partitioned(
     is None only for ``reuse=True`` gets of an existing partitioned variable.
     """
     found = source.existing(name)
-    if found is not None and found[1].partition is None:
+    if (found is not None and found[1].partition is None) or (
+            found is None and existing_shard(source, name) is not None):  # fmt: skip
         raise PartitionedReuseError(
             f"A partitioner was provided, but an unpartitioned version of the variable was "
             f"found: {name}. Perhaps a variable of the same name was already created without "
             "partitioning? Use another name, or drop the partitioner."
         )
-    if shape is None and initializer is not None and not callable(initializer):
+    constant = initializer is not None and not callable(initializer)
+    if shape is None and _tensor_like(initializer):  # TF: a Tensor gives the shape
         shape = tuple(np.shape(initializer))
+    elif constant and shape is not None and tuple(np.shape(initializer)) != tuple(shape):
+        raise InitializerError(
+            f"Variable {name}: Shapes {_fmt(shape)} and {_fmt(np.shape(initializer))} are not "
+            "compatible: a constant initializer of a partitioned variable must have the "
+            "variable's full shape (it is sliced into the shards)."
+        )
     partitions = None
+    if shape is None and (reuse is not True or partitioner is not None):
+        raise PartitionerError(
+            f"Variable {name}: Shape of a new partitioned variable must be fully defined, but "
+            "instead was <unknown>. Pass shape= (or a jax.Array initializer)."
+        )
     if reuse is not True or partitioner is not None:
         partitions = call_partitioner(name, partitioner, shape, dtype)
     if found is not None:
@@ -141,11 +156,7 @@ def get_partitioned(
     layout = PartitionInfo.from_partitions(shape, partitions, name=name)
     n = layout.num_parts
     if source.existing(f"{name}/part_0") is not None:
-        raise PartitionerError(
-            f"Partitioner returned a different partitioning than what was already found. "
-            f"Variable {name}/part_0 already exists as a plain variable, so {name} cannot be "
-            f"created with {n} shards. Use another name."
-        )
+        _plain_shards_error(source, name, n, reuse)
     make_shard, vdtype, needs_key = _shard_maker(name, initializer, layout, dtype)
     info = make_info(layout.full_shape, vdtype, layout)
 
@@ -160,6 +171,34 @@ def get_partitioned(
         return parts[0] if n == 1 else jnp.concatenate(parts, axis=layout.axis)
 
     return source.create(name, info, make_value, needs_key)
+
+
+def _plain_shards_error(source: Any, name: str, n: int, reuse: Any) -> None:
+    """Plain variables named like the shards exist already (TF's checks, in TF's order)."""
+    if source.existing(f"{name}/part_{n - 1}") is None:
+        raise PartitionerError(
+            f"Partitioner returned a different partitioning than what was already found. "
+            f"Partitioner returned {n} shards, and shard {name}/part_0 was found, but "
+            f"{name}/part_{n - 1} was not."
+        )
+    if source.existing(f"{name}/part_{n}") is not None:
+        raise PartitionerError(
+            f"Partitioner returned a different partitioning than what was already found. "
+            f"Partitioner returned {n} shards, and shard {name}/part_0 was found, but so was the "
+            f"extra shard {name}/part_{n}."
+        )
+    if reuse is False:
+        raise reuse_table.exists_error(f"{name}/part_0")
+    raise UnsupportedFeatureError(
+        f"Variables {name}/part_0 ... {name}/part_{n - 1} exist as plain variables; TF1 would "
+        f"assemble partitioned variable {name} from them, which scopejax does not support (it "
+        "stores a partitioned variable as one array). Create it partitioned in the first place."
+    )
+
+
+def _tensor_like(value: Any) -> bool:
+    """What plays TF's ``tf.Tensor`` among constant initializers: JAX and NumPy arrays."""
+    return isinstance(value, jax.Array | np.ndarray | np.generic)
 
 
 class _TFPartitionInfo:
@@ -184,8 +223,10 @@ def _shard_maker(name: str, initializer: Any, layout: PartitionInfo, dtype: np.d
                  ) -> tuple[Any, np.dtype, bool]:  # fmt: skip
     """``(make_shard(key, i) -> shard i, dtype, needs_key)`` for a new partitioned variable."""
     if initializer is not None and not callable(initializer):  # a constant is sliced
-        vdtype = constant_dtype(initializer)
-        array = np.broadcast_to(np.asarray(initializer), layout.full_shape)
+        # As TF: a tensor (a JAX or NumPy array here) keeps its dtype; a Python value is
+        # converted to the variable's dtype.
+        vdtype = constant_dtype(initializer) if _tensor_like(initializer) else dtype
+        array = np.asarray(initializer)
         return (lambda key, i: jnp.asarray(array[layout.part_index(i)], vdtype)), vdtype, False
     if initializer is None:
         initializer = default_initializer(dtype, name)

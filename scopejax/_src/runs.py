@@ -13,6 +13,7 @@ the scopes on which ``reuse_variables()`` was called.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from scopejax._src import names
+from scopejax._src import names, placement
 from scopejax._src.counters import ScopeCounts
 from scopejax._src.errors import (
     DtypeMismatchError,
@@ -211,12 +212,18 @@ class CallState:
 
 
 class InitRun(CallState):
-    """Creates variables from ``rng`` during ``init``."""
+    """Creates variables from ``rng`` during ``init``.
 
-    def __init__(self, rng: Any) -> None:
+    With a ``mesh``, a partitioned variable is stored sharded (and padded, if its shard count
+    does not divide it; see ``placement.py``) while the model gets its logical value.
+    """
+
+    def __init__(self, rng: Any, mesh: Any = None) -> None:
         super().__init__(rng)
+        self.mesh = mesh
         self.values: dict[str, Any] = {}
         self.infos: dict[str, VarInfo] = {}
+        self.padded: dict[str, Any] = {}  # name -> logical value, for padded variables
 
     def existing(self, name: str) -> tuple[Any, VarInfo] | None:
         if self.redirect is not None and name in self.redirect:
@@ -224,6 +231,8 @@ class InitRun(CallState):
         if name in self.values:
             if self.assigned and name in self.assigned:
                 return self.assigned[name], self.infos[name]
+            if self.padded and name in self.padded:
+                return self.padded[name], self.infos[name]
             return self.values[name], self.infos[name]
         return None
 
@@ -245,7 +254,15 @@ class InitRun(CallState):
         else:
             value = make_value(_key_for(self.rng, name, needs_key))
             self.check_not_leaked(name, value, "created")
-        self.values[name] = value
+        stored = value
+        if self.mesh is not None and info.partition is not None:
+            sharding, physical = placement.layout(name, info, self.mesh)
+            if physical != info.shape:
+                info = dataclasses.replace(info, physical_shape=physical)
+                stored = placement.pad(value, info, physical)
+                self.padded[name] = value
+            stored = placement.place(stored, sharding)
+        self.values[name] = stored
         self.infos[name] = info
         if info.regularizer is not None:
             self.record(name, value, info)
@@ -259,13 +276,14 @@ class InitRun(CallState):
 
     def created_items(self) -> Iterable[tuple[str, Any, VarInfo]]:
         for name, value in self.values.items():
+            value = self.padded.get(name, value) if self.padded else value
             yield name, self.assigned.get(name, value), self.infos[name]
 
     def save(self) -> tuple[Any, ...]:
-        return (*super().save(), dict(self.values), dict(self.infos))
+        return (*super().save(), dict(self.values), dict(self.infos), dict(self.padded))
 
     def rollback(self, saved: tuple[Any, ...]) -> None:
-        *base, self.values, self.infos = saved
+        *base, self.values, self.infos, self.padded = saved
         super().rollback(tuple(base))
 
     def store(self) -> ParamStore:

@@ -27,6 +27,7 @@ from scopejax._src.errors import (
     VariableNotFoundError,
     closest_names,
 )
+from scopejax._src.placement import logical, pad
 from scopejax._src.varinfo import VarInfo
 
 Predicate = Callable[[str, VarInfo], bool]
@@ -225,7 +226,10 @@ class ParamStore:
         return i
 
     def __getitem__(self, name: str) -> Any:
-        return self._values[self._index_or_raise(name)]
+        """The value of ``name`` with its logical shape (padding of sharded variables removed)."""
+        i = self._index_or_raise(name)
+        info = self._def.infos[i]
+        return self._values[i] if info.physical_shape is None else logical(self._values[i], info)
 
     def __contains__(self, name: object) -> bool:
         return self._def.index(name) is not None
@@ -243,17 +247,22 @@ class ParamStore:
     keys = names
 
     def values(self) -> tuple[Any, ...]:
-        """The values, in name order."""
-        return self._values
+        """The values (logical shapes, like ``store[name]``), in name order."""
+        return self._logical_values()
 
     def items(self) -> tuple[tuple[str, Any], ...]:
         """``(name, value)`` pairs, in name order."""
-        return tuple(zip(self._def.names, self._values, strict=True))
+        return tuple(zip(self._def.names, self._logical_values(), strict=True))
 
     def get(self, name: str, default: Any = None) -> Any:
         """``store[name]``, or ``default`` when there is no such variable."""
-        i = self._def.index(name)
-        return default if i is None else self._values[i]
+        return default if self._def.index(name) is None else self[name]
+
+    def _logical_values(self) -> tuple[Any, ...]:
+        if all(info.physical_shape is None for info in self._def.infos):
+            return self._values
+        return tuple(logical(v, info) for v, info in zip(self._values, self._def.infos,
+                                                          strict=True))  # fmt: skip
 
     def info(self, name: str) -> VarInfo:
         """The static metadata of one variable (``VariableNotFoundError`` if missing)."""
@@ -386,8 +395,11 @@ class ParamStore:
         new = list(self._values)
         for name, value in values.items():
             i = self._index_or_raise(name)
+            info = self._def.infos[i]
             value = _as_value(name, value, where)
-            _check_value(name, value, self._def.infos[i], where)
+            if info.physical_shape is not None and tuple(value.shape) == info.shape:
+                value = pad(value, info, info.physical_shape)  # a logical value: pad it
+            _check_value(name, value, info, where)
             new[i] = value
         return _make(self._def, tuple(new))
 
@@ -410,7 +422,10 @@ class ParamStore:
         for i, (name, info) in enumerate(zip(self._def.names, self._def.infos, strict=True)):
             if info.constraint is None:
                 continue
-            new = _as_value(name, info.constraint(values[i]), "ParamStore.apply_constraints")
+            projected = info.constraint(logical(values[i], info))
+            new = _as_value(name, projected, "ParamStore.apply_constraints")
+            if info.physical_shape is not None and tuple(new.shape) == info.shape:
+                new = pad(new, info, info.physical_shape)
             _check_value(name, new, info, f"ParamStore.apply_constraints (constraint of {name})")
             values[i], changed = new, True
         return _make(self._def, tuple(values)) if changed else self
@@ -450,8 +465,8 @@ class ParamStore:
     # ------------------------------------------------------------------------------ conversion
 
     def to_flat_dict(self) -> dict[str, Any]:
-        """A new ``{full_name: value}`` dict."""
-        return dict(zip(self._def.names, self._values, strict=True))
+        """A new ``{full_name: value}`` dict (logical shapes: never the padding)."""
+        return dict(zip(self._def.names, self._logical_values(), strict=True))
 
     def to_nested_dict(self) -> dict[str, Any]:
         """``{"foo": {"bar": {"v": value}}}``, splitting names on ``/``.
@@ -464,7 +479,7 @@ class ParamStore:
         1.0
         """
         root: dict[str, Any] = {}
-        for name, value in zip(self._def.names, self._values, strict=True):
+        for name, value in zip(self._def.names, self._logical_values(), strict=True):
             *scopes, leaf = name.split("/")
             node = root
             for depth, part in enumerate(scopes):
@@ -480,9 +495,10 @@ class ParamStore:
 
     def __repr__(self) -> str:
         n = len(self)
-        entries = [f"{name!r}: {_describe(value)}"
-                   for name, value in zip(self._def.names[:_REPR_LIMIT], self._values[:_REPR_LIMIT],
-                                          strict=True)]
+        entries = [f"{name!r}: {_describe(value, info)}"
+                   for name, value, info in zip(self._def.names[:_REPR_LIMIT],
+                                                self._values[:_REPR_LIMIT],
+                                                self._def.infos[:_REPR_LIMIT], strict=True)]
         if n > _REPR_LIMIT:
             entries.append(f"... ({n - _REPR_LIMIT} more)")
         head = f"{n} variable{'' if n == 1 else 's'}"
@@ -534,11 +550,11 @@ def _as_value(name: str, value: Any, where: str) -> Any:
 
 
 def _check_value(name: str, value: Any, info: VarInfo, where: str) -> None:
-    shape, dtype = tuple(value.shape), value.dtype
+    shape, dtype, expected = tuple(value.shape), value.dtype, info.stored_shape
     fix = ("a variable's shape and dtype are static metadata; build a new store with "
            "ParamStore.from_flat_dict to change them.")
-    if shape != info.shape:
-        raise ShapeMismatchError(f"{where}: variable {name!r} expected shape={info.shape}, "
+    if shape != expected:
+        raise ShapeMismatchError(f"{where}: variable {name!r} expected shape={expected}, "
                                  f"found shape={shape}; {fix}")
     if dtype != info.dtype:
         raise DtypeMismatchError(f"{where}: variable {name!r} expected dtype={info.dtype}, "
@@ -561,10 +577,12 @@ def _flatten_nested(tree: Mapping[str, Any], prefix: str, out: dict[str, Any]) -
             out[name] = value
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any, info: VarInfo | None = None) -> str:
     shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
     if shape is None or dtype is None:
         return type(value).__name__
+    if info is not None and info.physical_shape is not None:
+        shape = info.shape  # the logical shape; the stored array carries padding
     return f"{getattr(dtype, 'name', dtype)}[{','.join(map(str, shape))}]"
 
 

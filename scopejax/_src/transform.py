@@ -7,9 +7,12 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
+import numpy as np
+from jax.sharding import Mesh
 
 from scopejax._src import context
 from scopejax._src.errors import ScopeTypeError, TransformLeakError
+from scopejax._src.placement import resolve_mesh
 from scopejax._src.runs import ApplyRun, InitRun, check_rng
 from scopejax._src.scope import Scope
 from scopejax._src.store import ParamStore, ensure_store
@@ -34,7 +37,8 @@ class Transformed(NamedTuple):
     init_with_output: Callable[..., tuple[Any, ParamStore]]
 
 
-def transform(fn: Callable[..., Any], *, root: Scope | None = None) -> Transformed:
+def transform(fn: Callable[..., Any], *, root: Scope | None = None,
+              mesh: Mesh | None = None) -> Transformed:  # fmt: skip
     """Makes pure ``init``/``apply`` functions out of a function that calls ``get_variable``.
 
     Both are plain functions of arrays and ``ParamStore`` pytrees: use them under ``jax.jit``,
@@ -45,6 +49,11 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None) -> Transform
       fn: the model function. It may open ``variable_scope``s and call ``get_variable``.
       root: the scope the function starts in (default: ``Scope.root()``, reuse False). Use it to
         set model-wide defaults such as ``Scope.root(dtype=jnp.bfloat16)``.
+      mesh: the ``jax.sharding.Mesh`` that partitioned variables are sharded over (default: the
+        mesh set with ``jax.set_mesh`` when ``init`` runs; with neither, partitions are logical
+        only and variables live on the default device). With a mesh, ``init`` runs under
+        ``jax.jit`` so that every partitioned variable is created already sharded: no device
+        ever holds a whole one.
 
     >>> import jax, jax.numpy as jnp, scopejax
     >>> def dense(x):
@@ -66,9 +75,8 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None) -> Transform
     if not isinstance(root_scope, Scope):
         raise TypeError(f"root must be a scopejax.Scope, got {type(root_scope).__name__}.")
 
-    @functools.wraps(fn)
-    def init_with_output(rng: Any, *args: Any, **kwargs: Any) -> tuple[Any, ParamStore]:
-        run = InitRun(check_rng(rng))
+    def run_init(rng: Any, mesh: Any, args: Any, kwargs: Any) -> tuple[Any, ParamStore]:
+        run = InitRun(rng, mesh)
         with context.activate(run, root_scope):
             try:
                 out = fn(*args, **kwargs)
@@ -80,6 +88,27 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None) -> Transform
                     f"/ remat instead. JAX said: {str(e).splitlines()[0]}"
                 ) from e
         return out, run.store()
+
+    @functools.wraps(fn)
+    def init_with_output(rng: Any, *args: Any, **kwargs: Any) -> tuple[Any, ParamStore]:
+        rng = check_rng(rng)
+        active = resolve_mesh(mesh, "transform")
+        if active is None:
+            return run_init(rng, None, args, kwargs)
+        # One jitted init: XLA creates each sharded variable shard by shard on its devices.
+        # Array arguments are traced; everything else (flags, sizes) stays static Python.
+        leaves, treedef = jax.tree.flatten((args, kwargs))
+        arrays = [i for i, leaf in enumerate(leaves) if isinstance(leaf, jax.Array | np.ndarray)]
+
+        def traced_init(key: Any, array_leaves: list[Any]) -> tuple[Any, ParamStore]:
+            filled = list(leaves)
+            for i, leaf in zip(arrays, array_leaves, strict=True):
+                filled[i] = leaf
+            call_args, call_kwargs = jax.tree.unflatten(treedef, filled)
+            return run_init(key, active, call_args, call_kwargs)
+
+        with jax.set_mesh(active):
+            return jax.jit(traced_init)(rng, [leaves[i] for i in arrays])
 
     @functools.wraps(fn)
     def init(rng: Any, *args: Any, **kwargs: Any) -> ParamStore:

@@ -23,6 +23,9 @@ class VarInfo:
       collections: every collection key the variable belongs to, in TF's order
         (``("variables", "trainable_variables")`` by default).
       partition: room for partition information (set by partitioners; ``None`` otherwise).
+      physical_shape: the shape of the stored array when it differs from ``shape``: a
+        partitioned variable padded so that its shard count divides it evenly (``None``
+        otherwise). ``store[name]`` and the model see ``shape``.
       stacked: ``n > 0`` for a variable of ``scopejax.scan_layers``: the values of ``n`` layers
         stacked on axis 0 (``shape[0] == n``), named with ``*`` for the layer index
         (``layer_*/dense/kernel``); :meth:`ParamStore.unstack_layers` gives the per-layer names.
@@ -42,6 +45,7 @@ class VarInfo:
     trainable: bool = True
     collections: tuple[str, ...] = (GLOBAL_VARIABLES, TRAINABLE_VARIABLES)
     partition: Any = None
+    physical_shape: tuple[int, ...] | None = None
     stacked: int = 0
     regularizer: Any = dataclasses.field(default=None, compare=False, repr=False)
     constraint: Any = dataclasses.field(default=None, compare=False, repr=False)
@@ -50,3 +54,10 @@ class VarInfo:
         object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
         object.__setattr__(self, "dtype", np.dtype(self.dtype))
         object.__setattr__(self, "collections", tuple(self.collections))
+        if self.physical_shape is not None:
+            object.__setattr__(self, "physical_shape", tuple(int(d) for d in self.physical_shape))
+
+    @property
+    def stored_shape(self) -> tuple[int, ...]:
+        """The shape of the array in the store: ``physical_shape`` if set, else ``shape``."""
+        return self.shape if self.physical_shape is None else self.physical_shape

@@ -1,0 +1,147 @@
+"""Partitioned variables placed on a mesh: NamedShardings, padding, training, errors (8 devices)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
+
+import scopejax as sj
+
+KEY = jax.random.key(0)
+DEVICES = np.array(jax.devices())
+MESH = Mesh(DEVICES, ("x",))  # Auto axes
+MESH_2D = Mesh(DEVICES.reshape(2, 4), ("data", "model"))
+V, D = 50, 4  # 50 rows over 8 shards: padded to 56
+
+
+def _lm(ids, shards=8):
+    with sj.variable_scope("lm", partitioner=sj.fixed_size_partitioner(shards)):
+        emb = sj.get_variable("embedding", [V, D])
+        w = sj.get_variable("softmax_w", [D, V],
+                            partitioner=sj.fixed_size_partitioner(shards, axis=1))  # fmt: skip
+        b = sj.get_variable("softmax_b", [V], initializer=sj.zeros_initializer())
+    dense = sj.get_variable("dense", [D, D])  # not partitioned
+    logits = jnp.tanh(emb[ids] @ dense) @ w + b[None, :]
+    return optax.softmax_cross_entropy_with_integer_labels(logits, ids).mean()
+
+
+IDS = jnp.arange(16) % V
+
+
+def _leaf(store, name):
+    return jax.tree.leaves(store.filter(predicate=lambda n, _: n == name))[0]
+
+
+def test_partitioned_variables_are_created_sharded_and_padded():
+    params = sj.transform(_lm, mesh=MESH).init(KEY, IDS)
+    emb = _leaf(params, "lm/embedding")
+    assert emb.shape == (56, D) and emb.sharding.spec == PartitionSpec("x")
+    assert params.info("lm/embedding").physical_shape == (56, D)
+    assert params["lm/embedding"].shape == (V, D)  # the logical view
+    assert _leaf(params, "lm/softmax_w").sharding.spec == PartitionSpec(None, "x")
+    assert params.info("dense").physical_shape is None
+    np.testing.assert_array_equal(emb[V:], 0.0)
+    assert {n: v.shape for n, v in params.to_flat_dict().items()}["lm/embedding"] == (V, D)
+    assert "'lm/embedding': float32[50,4]" in repr(params)
+    # No device holds a whole partitioned variable.
+    assert {s.data.shape for s in emb.addressable_shards} == {(7, D)}
+
+
+def test_sharded_values_equal_unsharded_ones_bitwise():
+    sharded = sj.transform(_lm, mesh=MESH).init(KEY, IDS)
+    plain = sj.transform(_lm).init(KEY, IDS)
+    for name in plain:
+        np.testing.assert_array_equal(sharded[name], plain[name])
+    assert plain.info("lm/embedding").physical_shape is None
+
+
+def test_training_keeps_padding_zero_and_matches_the_unsharded_model():
+    model, plain = sj.transform(_lm, mesh=MESH), sj.transform(_lm)
+    opt = optax.adam(1e-2)
+
+    def train(m, params):
+        state = opt.init(params)
+
+        @jax.jit
+        def step(p, s):
+            loss, g = jax.value_and_grad(m.apply)(p, IDS)
+            u, s = opt.update(g, s, p)
+            return optax.apply_updates(p, u), s, loss
+
+        losses = []
+        for _ in range(5):
+            params, state, loss = step(params, state)
+            losses.append(float(loss))
+        return params, losses
+
+    sharded, l1 = train(model, model.init(KEY, IDS))
+    _, l2 = train(plain, plain.init(KEY, IDS))
+    np.testing.assert_allclose(l1, l2, rtol=1e-5)
+    assert l1[-1] < l1[0]
+    np.testing.assert_array_equal(_leaf(sharded, "lm/embedding")[V:], 0.0)
+    np.testing.assert_array_equal(_leaf(sharded, "lm/softmax_w")[:, V:], 0.0)
+    assert _leaf(sharded, "lm/embedding").sharding.spec == PartitionSpec("x")
+
+
+def test_counts_use_runs_of_mesh_axes_or_a_reshaped_mesh():
+    p8 = sj.transform(_lm, mesh=MESH_2D).init(KEY, IDS)
+    assert _leaf(p8, "lm/embedding").sharding.spec == PartitionSpec(("data", "model"))
+    p4 = sj.transform(lambda ids: _lm(ids, 4), mesh=MESH_2D).init(KEY, IDS)
+    assert _leaf(p4, "lm/embedding").sharding.spec == PartitionSpec("model")
+    p2 = sj.transform(lambda ids: _lm(ids, 2), mesh=MESH).init(KEY, IDS)
+    sharding = _leaf(p2, "lm/embedding").sharding
+    assert sharding.spec == PartitionSpec("parts") and sharding.mesh.shape == {"parts": 2,
+                                                                               "replicas": 4}
+    # Stores on differently shaped meshes over the same devices mix in one jitted call.
+    assert jnp.isfinite(jax.jit(sj.transform(_lm).apply)(p2, IDS))
+
+
+def test_a_count_the_mesh_cannot_hold_is_an_error():
+    with pytest.raises(ValueError, match=r"Variable lm/embedding is partitioned into 3 shards, "
+                       r"but the mesh \(x=8; 8 devices\) has no run of axes of that size and 3 "
+                       r"does not divide the device count"):  # fmt: skip
+        sj.transform(lambda ids: _lm(ids, 3), mesh=MESH).init(KEY, IDS)
+
+
+def test_active_mesh_is_used_and_no_mesh_means_logical_only():
+    with jax.set_mesh(MESH):
+        params = sj.transform(_lm).init(KEY, IDS)
+    assert _leaf(params, "lm/embedding").sharding.spec == PartitionSpec("x")
+    plain = sj.transform(_lm).init(KEY, IDS)
+    assert not isinstance(_leaf(plain, "lm/embedding").sharding, NamedSharding)
+    with pytest.raises(TypeError, match=r"mesh must be a jax.sharding.Mesh"):
+        sj.transform(_lm, mesh="x").init(KEY, IDS)
+
+
+def test_explicit_meshes_work_when_even_and_refuse_padding():
+    explicit = Mesh(DEVICES, ("x",), axis_types=(AxisType.Explicit,))
+
+    def even(ids):
+        with sj.variable_scope("e", partitioner=sj.fixed_size_partitioner(8)):
+            return sj.get_variable("v", [16, 2]).sum()
+
+    params = sj.transform(even, mesh=explicit).init(KEY, IDS)
+    assert tuple(_leaf(params, "e/v").sharding.spec)[:1] == ("x",)
+    with pytest.raises(ValueError, match="under a mesh with Explicit axes"):
+        sj.transform(_lm, mesh=explicit).init(KEY, IDS)
+
+
+def test_padded_variables_through_replace_assign_and_constraints():
+    def f():
+        with sj.variable_scope("s", partitioner=sj.fixed_size_partitioner(8)):
+            v = sj.get_variable("v", [10], initializer=sj.ones_initializer(), trainable=False,
+                                constraint=lambda x: jnp.minimum(x, 2.0))  # fmt: skip
+        sj.assign(v, v * 3.0)
+        return v
+
+    model = sj.transform(f, mesh=MESH)
+    params = model.init(None)
+    _, new = model.apply(params, mutable=True)
+    np.testing.assert_array_equal(new["s/v"], 3.0 * np.ones(10))
+    assert _leaf(new, "s/v").shape == (16,)
+    np.testing.assert_array_equal(new.apply_constraints()["s/v"], 2.0 * np.ones(10))
+    np.testing.assert_array_equal(_leaf(new.apply_constraints(), "s/v")[10:], 0.0)
+    replaced = params.replace({"s/v": jnp.full(10, 5.0)})
+    np.testing.assert_array_equal(_leaf(replaced, "s/v"), [5.0] * 10 + [0.0] * 6)
