@@ -145,3 +145,19 @@ def test_padded_variables_through_replace_assign_and_constraints():
     np.testing.assert_array_equal(_leaf(new.apply_constraints(), "s/v")[10:], 0.0)
     replaced = params.replace({"s/v": jnp.full(10, 5.0)})
     np.testing.assert_array_equal(_leaf(replaced, "s/v"), [5.0] * 10 + [0.0] * 6)
+
+
+def test_init_abstract_gives_stored_shapes_and_shardings_without_computing():
+    model = sj.transform(_lm, mesh=MESH)
+    abstract = model.init_abstract(KEY, IDS)
+    params = model.init(KEY, IDS)
+    assert abstract.infos() == params.infos()
+    for name in params:
+        want = _leaf(params, name)
+        got = _leaf(abstract, name)
+        assert isinstance(got, jax.ShapeDtypeStruct)
+        assert (got.shape, got.dtype) == (want.shape, want.dtype)
+        assert got.sharding.is_equivalent_to(want.sharding, len(want.shape)), name
+    assert _leaf(params, "dense").sharding.spec == PartitionSpec()  # unpartitioned: replicated
+    plain = sj.transform(_lm).init_abstract(KEY, IDS)
+    assert _leaf(plain, "lm/embedding").shape == (V, D)

@@ -108,6 +108,13 @@ def layout(name: str, info: VarInfo, mesh: Mesh) -> tuple[NamedSharding, tuple[i
     return NamedSharding(target, PartitionSpec(*spec)), tuple(shape)
 
 
+def stored_sharding(name: str, info: VarInfo, mesh: Mesh) -> tuple[NamedSharding, tuple[int, ...]]:
+    """Where ``init`` puts any variable on ``mesh``: its partition layout, else replicated."""
+    if info.partition is None:
+        return NamedSharding(mesh, PartitionSpec()), info.shape
+    return layout(name, info, mesh)
+
+
 def pad(value: Any, info: VarInfo, physical_shape: tuple[int, ...]) -> Any:
     """``value`` (logical) with zero rows appended up to ``physical_shape``."""
     if tuple(physical_shape) == tuple(info.shape):
@@ -126,4 +133,5 @@ def logical(value: Any, info: VarInfo) -> Any:
     return jax.lax.slice_in_dim(value, 0, info.shape[axis], axis=axis)
 
 
-__all__ = ["PlacementError", "layout", "logical", "pad", "place", "resolve_mesh"]
+__all__ = ["PlacementError", "layout", "logical", "pad", "place", "resolve_mesh",
+           "stored_sharding"]

@@ -65,7 +65,7 @@ _NOT_EAGER = object()
 _MISSING = object()
 
 
-def _is_tracer(value: Any) -> bool:
+def is_tracer(value: Any) -> bool:
     return isinstance(value, jax.core.Tracer)  # public in jax.core
 
 
@@ -155,7 +155,7 @@ class CallState:
     def is_eager(self) -> bool:
         """Whether this call runs outside any JAX trace (then values must be concrete)."""
         if self.eager is _NOT_EAGER:
-            self.eager = not _is_tracer(self._probe())
+            self.eager = not is_tracer(self._probe())
         return bool(self.eager)
 
     def _probe(self) -> Any:
@@ -163,7 +163,7 @@ class CallState:
 
     def check_not_leaked(self, name: str, value: Any, what: str) -> None:
         """Refuses a value computed inside a plain JAX transform of the model (eager calls)."""
-        if self.lift_depth == 0 and _is_tracer(value) and self.is_eager():
+        if self.lift_depth == 0 and is_tracer(value) and self.is_eager():
             raise TransformLeakError(
                 f"Variable {name} was {what} inside a JAX transform (jax.lax.scan, cond, "
                 "while_loop, jax.vmap, jax.checkpoint...) called by the model, so its value is a "
@@ -255,8 +255,8 @@ class InitRun(CallState):
             value = make_value(_key_for(self.rng, name, needs_key))
             self.check_not_leaked(name, value, "created")
         stored = value
-        if self.mesh is not None and info.partition is not None:
-            sharding, physical = placement.layout(name, info, self.mesh)
+        if self.mesh is not None:
+            sharding, physical = placement.stored_sharding(name, info, self.mesh)
             if physical != info.shape:
                 info = dataclasses.replace(info, physical_shape=physical)
                 stored = placement.pad(value, info, physical)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any, NamedTuple
 
 import jax
 import numpy as np
-from jax.sharding import Mesh
+from jax.sharding import AxisType, Mesh
 
 from scopejax._src import context
 from scopejax._src.errors import ScopeTypeError, TransformLeakError
-from scopejax._src.placement import resolve_mesh
-from scopejax._src.runs import ApplyRun, InitRun, check_rng
+from scopejax._src.placement import resolve_mesh, stored_sharding
+from scopejax._src.runs import ApplyRun, InitRun, check_rng, is_tracer
 from scopejax._src.scope import Scope
 from scopejax._src.store import ParamStore, ensure_store
 
@@ -35,6 +36,24 @@ class Transformed(NamedTuple):
     init: Callable[..., ParamStore]
     apply: Callable[..., Any]
     init_with_output: Callable[..., tuple[Any, ParamStore]]
+    mesh: Mesh | None = None
+
+    def init_abstract(self, rng: Any, *args: Any, **kwargs: Any) -> ParamStore:
+        """The store ``init`` would return, as ``jax.ShapeDtypeStruct`` leaves: no computation.
+
+        Each leaf has the stored shape and, with a mesh (``transform(fn, mesh=...)`` or
+        ``jax.set_mesh``), the ``NamedSharding`` ``init`` gives it; the ``VarInfo`` metadata is
+        complete. Use it as a checkpoint restore target or for summaries.
+        """
+        abstract = jax.eval_shape(self.init, rng, *args, **kwargs)
+        mesh = resolve_mesh(self.mesh, "init_abstract")
+        if mesh is None:
+            return abstract
+        leaves = {}
+        for name, info in abstract.infos().items():
+            sharding, shape = stored_sharding(name, info, mesh)
+            leaves[name] = jax.ShapeDtypeStruct(shape, info.dtype, sharding=sharding)
+        return abstract.replace(leaves)
 
 
 def transform(fn: Callable[..., Any], *, root: Scope | None = None,
@@ -107,7 +126,11 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None,
             call_args, call_kwargs = jax.tree.unflatten(treedef, filled)
             return run_init(key, active, call_args, call_kwargs)
 
-        with jax.set_mesh(active):
+        # Explicit-axis meshes need a mesh context for jit (not possible inside a trace, where
+        # the caller's jax.set_mesh applies).
+        explicit = AxisType.Explicit in active.axis_types
+        context_mesh = jax.set_mesh(active) if explicit and not is_tracer(rng) else nullcontext()
+        with context_mesh:
             return jax.jit(traced_init)(rng, [leaves[i] for i in arrays])
 
     @functools.wraps(fn)
@@ -129,7 +152,7 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None,
         # Keep fn's name and docs but not its signature: jax.jit(apply, static_argnums=...)
         # must see (params, *args), not fn's own parameters.
         del pure_fn.__wrapped__
-    return Transformed(init=init, apply=apply, init_with_output=init_with_output)
+    return Transformed(init=init, apply=apply, init_with_output=init_with_output, mesh=mesh)
 
 
 def _check_mutable(mutable: Any) -> bool | frozenset[str]:
