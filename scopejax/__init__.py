@@ -63,6 +63,7 @@ from scopejax._src.partitioners import (
     min_max_variable_partitioner,
     variable_axis_size_partitioner,
 )
+from scopejax._src.placement import PlacementError
 from scopejax._src.regularizers import (
     l1_l2_regularizer,
     l1_regularizer,
@@ -72,6 +73,7 @@ from scopejax._src.regularizers import (
 )
 from scopejax._src.rng import next_rng_key
 from scopejax._src.scope import AUTO_REUSE, Scope
+from scopejax._src.spec_partitioners import logical_partitioner
 from scopejax._src.stacking import scan_layers
 from scopejax._src.state import assign, assign_add, assign_moving_average, assign_sub
 from scopejax._src.store import ParamStore
@@ -92,6 +94,7 @@ __all__ = [
     "NoTransformError",
     "NotMutableError",
     "ParamStore",
+    "PlacementError",
     "PartitionInfo",
     "PartitionerError",
     "RegularizerError",
@@ -133,6 +136,7 @@ __all__ = [
     "l1_l2_regularizer",
     "l1_regularizer",
     "l2_regularizer",
+    "logical_partitioner",
     "min_max_variable_partitioner",
     "next_rng_key",
     "no_regularizer",

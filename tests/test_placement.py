@@ -161,3 +161,31 @@ def test_init_abstract_gives_stored_shapes_and_shardings_without_computing():
     assert _leaf(params, "dense").sharding.spec == PartitionSpec()  # unpartitioned: replicated
     plain = sj.transform(_lm).init_abstract(KEY, IDS)
     assert _leaf(plain, "lm/embedding").shape == (V, D)
+
+
+def test_partition_spec_and_logical_partitioners():
+    rules = {"vocab": "model", "embed": None, "hidden": "data"}
+
+    def f():
+        with sj.variable_scope("m", partitioner=sj.logical_partitioner(("vocab", "embed"), rules)):
+            emb = sj.get_variable("embedding", [50, 4])
+        w = sj.get_variable("w", [4, 6],
+                            partitioner=lambda shape, dtype: PartitionSpec(None, "data"))
+        return emb.sum() + w.sum()
+
+    model = sj.transform(f, mesh=MESH_2D)
+    params = model.init(KEY)
+    emb = params.info("m/embedding")
+    assert emb.partition.num_parts == 4 and emb.physical_shape == (52, 4)  # 4 model shards
+    assert emb.partition.part_names("m/embedding")[-1] == "m/embedding/part_3"
+    assert tuple(_leaf(params, "m/embedding").sharding.spec)[:1] == ("model",)
+    assert tuple(_leaf(params, "w").sharding.spec) == (None, "data")
+    assert params.info("w").partition.partitions == (1, 2)
+    assert jnp.isfinite(jax.jit(model.apply)(params))  # apply recomputes the counts from params
+    with pytest.raises(ValueError, match=r"needs a mesh to count shards"):
+        sj.transform(f).init(KEY)
+    with pytest.raises(ValueError, match=r"no rule for logical axes \['embed'\]"):
+        sj.logical_partitioner(("vocab", "embed"), {"vocab": "x"})((50, 4))
+    with pytest.raises(ValueError, match=r"shards 2 dimensions; TF1 partitioning"):
+        sj.transform(lambda: sj.get_variable("x", [8, 8], partitioner=lambda shape, dtype:
+                     PartitionSpec("data", "model")), mesh=MESH_2D).init(KEY)  # fmt: skip

@@ -94,6 +94,9 @@ class TFInitializer(abc.ABC):
     _tf_name: ClassVar[str] = "initializer"
     needs_key: ClassVar[bool] = False  # random initializers need a PRNG key
     uses_full_shape: ClassVar[bool] = False  # a shard takes its fans from the full shape
+    # Draws every element independently from one distribution (given the full shape), so a
+    # partitioned variable can be drawn whole, sharded, instead of shard by shard.
+    elementwise: ClassVar[bool] = False
 
     @abc.abstractmethod
     def __call__(
@@ -116,6 +119,8 @@ class TFInitializer(abc.ABC):
 
 class _Random(TFInitializer):
     """Random initializers: floating dtypes only (checked at construction and call), PRNG key."""
+
+    elementwise: ClassVar[bool] = True
 
     seed: int | None
     needs_key: ClassVar[bool] = True
@@ -434,6 +439,8 @@ def glorot_normal_initializer(seed: int | None = None, dtype: DTypeLike = np.flo
 class Orthogonal(_Random):
     """Initializer of a (flattened) orthogonal matrix times ``gain``, by TF1's algorithm.
 
+    Not elementwise: a partitioned variable gets one orthogonal block per shard, as in TF1.
+
     The shape is viewed as ``(prod(shape[:-1]), shape[-1])``; the QR decomposition of a normal
     matrix gives ``q``, made unique by the signs of ``diag(r)``: the columns (or the rows, when
     there are fewer rows than columns) are orthonormal. ``seed`` is folded into the key.
@@ -449,6 +456,7 @@ class Orthogonal(_Random):
     seed: int | None = None
     dtype: DTypeLike = np.float32
     _tf_name: ClassVar[str] = "orthogonal_initializer"
+    elementwise: ClassVar[bool] = False
 
     def __call__(self, key, shape, dtype=None):
         shape, dt = self._resolve(shape, dtype)

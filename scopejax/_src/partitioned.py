@@ -15,6 +15,7 @@ folded with ``i``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -23,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from scopejax._src import reuse as reuse_table
+from scopejax._src import spec_partitioners
 from scopejax._src.errors import (
     DtypeMismatchError,
     InitializerError,
@@ -36,7 +38,7 @@ from scopejax._src.errors import (
 )
 from scopejax._src.initializer_calls import call_initializer, constant_dtype, default_initializer
 from scopejax._src.initializers import TFInitializer
-from scopejax._src.partitioners import PartitionerError, PartitionInfo, call_partitioner
+from scopejax._src.partitioners import PartitionerError, PartitionInfo
 from scopejax._src.varinfo import VarInfo
 
 _SHARD = re.compile(r"^(.+)/part_(\d+)$")
@@ -113,14 +115,17 @@ def get_partitioned(
             "compatible: a constant initializer of a partitioned variable must have the "
             "variable's full shape (it is sliced into the shards)."
         )
-    partitions = None
+    partitions, spec = None, None
     if shape is None and (reuse is not True or partitioner is not None):
         raise PartitionerError(
             f"Variable {name}: Shape of a new partitioned variable must be fully defined, but "
             "instead was <unknown>. Pass shape= (or a jax.Array initializer)."
         )
     if reuse is not True or partitioner is not None:
-        partitions = call_partitioner(name, partitioner, shape, dtype)
+        partitions, spec = spec_partitioners.resolve(
+            name, partitioner, shape, dtype, getattr(source, "mesh", None),
+            _known_partitions(source, name),
+        )
     if found is not None:
         value, info = found
         if reuse is False:
@@ -154,11 +159,24 @@ def get_partitioned(
             "or reuse=AUTO_REUSE in VarScope?"
         )
     layout = PartitionInfo.from_partitions(shape, partitions, name=name)
+    if spec is not None:
+        layout = dataclasses.replace(layout, spec=spec)
     n = layout.num_parts
     if source.existing(f"{name}/part_0") is not None:
         _plain_shards_error(source, name, n, reuse)
     make_shard, vdtype, needs_key = _shard_maker(name, initializer, layout, dtype)
     info = make_info(layout.full_shape, vdtype, layout)
+    whole = initializer if initializer is not None else default_initializer(dtype, name)
+    if isinstance(whole, TFInitializer) and whole.elementwise:
+        # i.i.d. elements: one draw of the full shape (fans from the full shape, as TF) that
+        # XLA shards like the variable, instead of per-shard draws it would have to gather.
+        def make_value(key: Any) -> Any:
+            try:
+                return call_initializer(whole, key, layout.full_shape, dtype)
+            except (InitializerError, InitializerTypeError) as e:
+                raise type(e)(f"Variable {name}: {e}") from None
+
+        return source.create(name, info, make_value, needs_key)
 
     def make_value(key: Any) -> Any:
         parts = []
@@ -171,6 +189,15 @@ def get_partitioned(
         return parts[0] if n == 1 else jnp.concatenate(parts, axis=layout.axis)
 
     return source.create(name, info, make_value, needs_key)
+
+
+def _known_partitions(source: Any, name: str) -> tuple[int, ...] | None:
+    """The partitions recorded for ``name`` in the params of an apply call, if any."""
+    params = getattr(source, "params", None)
+    if params is None or name not in params:
+        return None
+    part = params.info(name).partition
+    return None if part is None else part.partitions
 
 
 def _plain_shards_error(source: Any, name: str, n: int, reuse: Any) -> None:

@@ -537,6 +537,7 @@ class PartitionInfo:
     axis: int
     offsets: tuple[int, ...]
     sizes: tuple[int, ...]
+    spec: Any = dataclasses.field(default=None, repr=False)  # a PartitionSpec partitioner's
 
     def __post_init__(self) -> None:
         full_shape = _full_shape(self.full_shape, "full_shape")

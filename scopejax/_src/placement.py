@@ -78,13 +78,23 @@ def place(value: Any, sharding: NamedSharding) -> Any:
     return jax.lax.with_sharding_constraint(value, sharding)
 
 
+def _spec_axes(spec: PartitionSpec, axis: int) -> tuple[str, ...]:
+    entry = spec[axis] if axis < len(spec) else None
+    if entry is None:
+        return ()
+    return tuple(entry) if isinstance(entry, tuple | list) else (entry,)
+
+
 def layout(name: str, info: VarInfo, mesh: Mesh) -> tuple[NamedSharding, tuple[int, ...]]:
     """The sharding and stored (padded) shape of partitioned variable ``name`` on ``mesh``."""
     part = info.partition
     n, axis = part.num_parts, part.axis
-    if n == 1:
+    if part.spec is not None:  # a PartitionSpec partitioner: its spec, on this mesh
+        found = mesh, _spec_axes(part.spec, axis)
+    elif n == 1:
         return NamedSharding(mesh, PartitionSpec()), info.shape
-    found = _axes_for(mesh, n)
+    else:
+        found = _axes_for(mesh, n)
     if found is None:
         shown = ", ".join(f"{a}={mesh.shape[a]}" for a in mesh.axis_names)
         raise PlacementError(
@@ -94,8 +104,9 @@ def layout(name: str, info: VarInfo, mesh: Mesh) -> tuple[NamedSharding, tuple[i
             f"fixed_size_partitioner({mesh.size})), or another mesh."
         )
     target, axes = found
-    spec = [None] * len(info.shape)
-    spec[axis] = axes if len(axes) > 1 else axes[0]
+    spec: list[Any] = [None] * len(info.shape)
+    if axes:
+        spec[axis] = axes if len(axes) > 1 else axes[0]
     shape = list(info.shape)
     shape[axis] = math.ceil(shape[axis] / n) * n
     if shape[axis] != info.shape[axis] and AxisType.Explicit in target.axis_types:
