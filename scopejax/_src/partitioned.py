@@ -25,6 +25,7 @@ import numpy as np
 
 from scopejax._src import reuse as reuse_table
 from scopejax._src import spec_partitioners
+from scopejax._src.blocked_init import BlockedDraw
 from scopejax._src.errors import (
     DtypeMismatchError,
     InitializerError,
@@ -168,15 +169,18 @@ def get_partitioned(
     info = make_info(layout.full_shape, vdtype, layout)
     whole = initializer if initializer is not None else default_initializer(dtype, name)
     if isinstance(whole, TFInitializer) and whole.elementwise:
-        # i.i.d. elements: one draw of the full shape (fans from the full shape, as TF) that
-        # XLA shards like the variable, instead of per-shard draws it would have to gather.
-        def make_value(key: Any) -> Any:
+        # i.i.d. elements: drawn row by row (fans from the full shape, as TF), so that each
+        # device draws only its own rows with bounded memory (blocked_init.py).
+        draw = BlockedDraw(whole, layout.full_shape, layout.axis, dtype)
+
+        def make_whole(key: Any) -> Any:
             try:
-                return call_initializer(whole, key, layout.full_shape, dtype)
+                return draw.value(key)
             except (InitializerError, InitializerTypeError) as e:
                 raise type(e)(f"Variable {name}: {e}") from None
 
-        return source.create(name, info, make_value, needs_key)
+        make_whole.blocked = draw  # type: ignore[attr-defined]
+        return source.create(name, info, make_whole, needs_key)
 
     def make_value(key: Any) -> Any:
         parts = []

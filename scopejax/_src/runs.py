@@ -242,6 +242,7 @@ class InitRun(CallState):
             return self.layer_slice(name, info)
         if self.recipes is not None:
             self.recipes[name] = (make_value, needs_key)
+        blocked = getattr(make_value, "blocked", None) if self.mesh is not None else None
         if self.premade is not None:
             value = self.premade.get(name, _MISSING)
             if value is _MISSING:
@@ -251,15 +252,23 @@ class InitRun(CallState):
                     "the body's variables. The body must create the same variables every time "
                     "it runs (no creation that depends on Python state such as a step counter)."
                 )
-        else:
+            blocked = None
+        elif blocked is None:
             value = make_value(_key_for(self.rng, name, needs_key))
             self.check_not_leaked(name, value, "created")
+        else:
+            value = None  # drawn sharded below
         stored = value
         if self.mesh is not None:
             sharding, physical = placement.stored_sharding(name, info, self.mesh)
             if physical != info.shape:
                 info = dataclasses.replace(info, physical_shape=physical)
+            if blocked is not None:  # each device draws its own rows, padding included
+                stored = blocked.sharded(_key_for(self.rng, name, needs_key), sharding, physical)
+                value = placement.logical(stored, info)
+            elif physical != info.shape:
                 stored = placement.pad(value, info, physical)
+            if physical != info.shape:
                 self.padded[name] = value
             stored = placement.place(stored, sharding)
         self.values[name] = stored

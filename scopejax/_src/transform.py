@@ -108,23 +108,21 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None,
                 ) from e
         return out, run.store()
 
-    @functools.wraps(fn)
-    def init_with_output(rng: Any, *args: Any, **kwargs: Any) -> tuple[Any, ParamStore]:
-        rng = check_rng(rng)
-        active = resolve_mesh(mesh, "transform")
-        if active is None:
-            return run_init(rng, None, args, kwargs)
-        # One jitted init: XLA creates each sharded variable shard by shard on its devices.
-        # Array arguments are traced; everything else (flags, sizes) stays static Python.
+    def sharded_init(rng: Any, active: Mesh, args: Any, kwargs: Any, with_output: bool) -> Any:
+        """One jitted init: XLA creates each sharded variable shard by shard on its devices.
+
+        Array arguments are traced; everything else (flags, sizes) stays static Python.
+        """
         leaves, treedef = jax.tree.flatten((args, kwargs))
         arrays = [i for i, leaf in enumerate(leaves) if isinstance(leaf, jax.Array | np.ndarray)]
 
-        def traced_init(key: Any, array_leaves: list[Any]) -> tuple[Any, ParamStore]:
+        def traced_init(key: Any, array_leaves: list[Any]) -> Any:
             filled = list(leaves)
             for i, leaf in zip(arrays, array_leaves, strict=True):
                 filled[i] = leaf
             call_args, call_kwargs = jax.tree.unflatten(treedef, filled)
-            return run_init(key, active, call_args, call_kwargs)
+            out, store = run_init(key, active, call_args, call_kwargs)
+            return (out, store) if with_output else store  # `init` lets XLA drop the output
 
         # Explicit-axis meshes need a mesh context for jit (not possible inside a trace, where
         # the caller's jax.set_mesh applies).
@@ -134,8 +132,20 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None,
             return jax.jit(traced_init)(rng, [leaves[i] for i in arrays])
 
     @functools.wraps(fn)
+    def init_with_output(rng: Any, *args: Any, **kwargs: Any) -> tuple[Any, ParamStore]:
+        rng = check_rng(rng)
+        active = resolve_mesh(mesh, "transform")
+        if active is None:
+            return run_init(rng, None, args, kwargs)
+        return sharded_init(rng, active, args, kwargs, with_output=True)
+
+    @functools.wraps(fn)
     def init(rng: Any, *args: Any, **kwargs: Any) -> ParamStore:
-        return init_with_output(rng, *args, **kwargs)[1]
+        rng = check_rng(rng)
+        active = resolve_mesh(mesh, "transform")
+        if active is None:
+            return run_init(rng, None, args, kwargs)[1]
+        return sharded_init(rng, active, args, kwargs, with_output=False)
 
     @functools.wraps(fn)
     def apply(params: ParamStore, *args: Any, rng: Any = None, mutable: Any = False,
