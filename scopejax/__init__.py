@@ -5,6 +5,7 @@ and ``transform`` to turn a TF1-style function into pure ``init`` / ``apply``.
 """
 
 from scopejax import pure
+from scopejax._src.caching import CachingDeviceError
 from scopejax._src.context import (
     get_local_variable,
     get_variable,
@@ -84,6 +85,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AUTO_REUSE",
+    "CachingDeviceError",
     "CustomGetterError",
     "DtypeMismatchError",
     "GLOBAL_VARIABLES",

@@ -247,6 +247,7 @@ def true_getter(
             partition=partition,
             regularizer=regularizer,
             constraint=constraint,
+            caching_device=caching_device or None,
         )
 
     if partitioner is not None and not (shape is not None and len(shape) == 0):

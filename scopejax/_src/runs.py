@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from scopejax._src import names, placement
+from scopejax._src import caching, names, placement
 from scopejax._src.counters import ScopeCounts
 from scopejax._src.errors import (
     DtypeMismatchError,
@@ -223,7 +223,9 @@ class InitRun(CallState):
         self.mesh = mesh
         self.values: dict[str, Any] = {}
         self.infos: dict[str, VarInfo] = {}
-        self.padded: dict[str, Any] = {}  # name -> logical value, for padded variables
+        # name -> the value the model sees when it differs from the stored one (padding removed,
+        # placed by caching_device)
+        self.padded: dict[str, Any] = {}
 
     def existing(self, name: str) -> tuple[Any, VarInfo] | None:
         if self.redirect is not None and name in self.redirect:
@@ -271,6 +273,9 @@ class InitRun(CallState):
             if physical != info.shape:
                 self.padded[name] = value
             stored = placement.place(stored, sharding)
+        if info.caching_device is not None:
+            value = self.padded[name] = caching.read_view(value, name, info, self.mesh,
+                                                          traced=is_tracer(value))  # fmt: skip
         self.values[name] = stored
         self.infos[name] = info
         if info.regularizer is not None:
@@ -302,9 +307,11 @@ class InitRun(CallState):
 class ApplyRun(CallState):
     """Reads variables from ``params`` during ``apply``, with the same reuse rules as init."""
 
-    def __init__(self, params: ParamStore, rng: Any = None, mutable: Any = False) -> None:
+    def __init__(self, params: ParamStore, rng: Any = None, mutable: Any = False,
+                 mesh: Any = None) -> None:  # fmt: skip
         super().__init__(rng)
         self.params = params
+        self.mesh = mesh
         self.mutable = mutable
         self.created: dict[str, tuple[Any, VarInfo]] = {}
 
@@ -333,6 +340,8 @@ class ApplyRun(CallState):
             )
         value = params[name]
         _check_found(name, value, info, "the params given to apply")
+        if info.caching_device is not None:  # placed once; later reads reuse this copy
+            value = caching.read_view(value, name, info, self.mesh, traced=is_tracer(value))
         self.created[name] = (value, params.info(name))
         if info.regularizer is not None:
             self.record(name, value, info)

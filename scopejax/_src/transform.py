@@ -151,7 +151,7 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None,
     def apply(params: ParamStore, *args: Any, rng: Any = None, mutable: Any = False,
               **kwargs: Any) -> Any:  # fmt: skip
         store = ensure_store(params, "apply's first argument (params)")
-        run = ApplyRun(store, check_rng(rng, "apply's rng="), _check_mutable(mutable))
+        run = ApplyRun(store, check_rng(rng, "apply's rng="), _check_mutable(mutable), mesh)
         with context.activate(run, root_scope):
             out = fn(*args, **kwargs)
         if mutable is False:

@@ -32,10 +32,12 @@ class VarInfo:
       regularizer: the ``array -> loss`` function the variable was created with, or ``None``.
       constraint: the ``array -> array`` projection applied by
         :meth:`ParamStore.apply_constraints`, or ``None``.
+      caching_device: where the model reads the variable (see ``caching.py``), or ``None``.
 
-    ``regularizer`` and ``constraint`` are functions, so they take no part in equality or
-    hashing: two stores that differ only in them have the same tree structure (a model that
-    builds a fresh ``lambda`` on every call does not make ``jax.jit`` retrace).
+    ``regularizer``, ``constraint`` and ``caching_device`` are functions or placements, so they
+    take no part in equality or hashing: two stores that differ only in them have the same tree
+    structure (a model that builds a fresh ``lambda`` on every call does not make ``jax.jit``
+    retrace).
 
     TF1 equivalent: the Python-side attributes of a ``tf.Variable``.
     """
@@ -49,6 +51,7 @@ class VarInfo:
     stacked: int = 0
     regularizer: Any = dataclasses.field(default=None, compare=False, repr=False)
     constraint: Any = dataclasses.field(default=None, compare=False, repr=False)
+    caching_device: Any = dataclasses.field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
