@@ -141,3 +141,15 @@ def test_scan_layers_carries_each_layers_assignments_out():
     with pytest.raises(sj.TransformLeakError, match=r"Variable n is assigned inside scopejax."
                        r"scan_layers' layer but is not one of the layer's own"):  # fmt: skip
         sj.transform(shared).init(KEY, XS)
+
+
+def test_partitioned_variables_inside_scan_layers_are_refused():
+    def f(x):
+        def layer(h):
+            w = sj.get_variable("w", [2, 2], partitioner=sj.fixed_size_partitioner(2))
+            return h @ w
+        return sj.scan_layers(layer, x, 2)
+
+    with pytest.raises(sj.UnsupportedFeatureError, match=r"Variable layer_0/w is partitioned "
+                       r"inside scopejax.scan_layers"):  # fmt: skip
+        sj.transform(f).init(KEY, XS)

@@ -23,7 +23,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from scopejax._src import context, names
-from scopejax._src.errors import ScopeTypeError, TransformLeakError, VariableNotFoundError
+from scopejax._src.errors import (
+    ScopeTypeError,
+    TransformLeakError,
+    UnsupportedFeatureError,
+    VariableNotFoundError,
+)
 from scopejax._src.lift import check_callable, current_run, lifted_body, serving
 from scopejax._src.runs import ApplyRun, CallState, InitRun, Lazy
 
@@ -94,6 +99,12 @@ def _create_stacked(run: InitRun, fn: Callable[[Any], Any], carry: Any, first: s
             shared[name] = value
             continue
         rest = name[len(layers[0]):]
+        if info.partition is not None:
+            raise UnsupportedFeatureError(
+                f"Variable {name} is partitioned inside scopejax.scan_layers; stacked layer "
+                "variables cannot be partitioned yet. Create it outside the layer stack, or use "
+                "a Python loop over the layers."
+            )
         make_value, needs_key = recipes[name]
         if needs_key and run.rng is not None:
             table = np.array([names.name_hash(layer + rest) for layer in layers], np.uint32)
