@@ -7,7 +7,8 @@ e.g. stored sharded (FSDP-like) and read replicated. Accepted forms, per variabl
 
 * a ``jax.sharding.Sharding`` (e.g. ``NamedSharding(mesh, P())``);
 * ``"replicated"``: replicated over the call's mesh (or the variable's own mesh);
-* a ``jax.Device``, or a TF-style device string ``"/cpu:0"``, ``"/device:GPU:1"``, ``"cpu:3"``;
+* a ``jax.Device``, or a TF-style device string ``"/cpu:0"``, ``"/device:GPU:1"``, ``"cpu:3"``
+  (a string naming only a TF job or task, ``"/job:worker"``, places nothing);
 * a callable ``f(name, shape, dtype)`` returning one of the above (or None).
 
 Inside ``jax.jit`` a read carries a sharding constraint (XLA inserts the all-gather); outside
@@ -27,16 +28,18 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec, Sharding
 from scopejax._src.errors import ScopeJaxError, ScopeTypeError
 from scopejax._src.placement import place
 
-_DEVICE = re.compile(r"^/?(?:job:[^/]*/)?(?:replica:\d+/)?(?:task:\d+/)?(?:device:)?"
-                     r"(?P<kind>[A-Za-z]+):(?P<index>\d+)$")  # fmt: skip
+_DEVICE = re.compile(r"^/?(?:job:[^/]*/?)?(?:replica:\d+/?)?(?:task:\d+/?)?"
+                     r"(?:(?:device:)?(?P<kind>[A-Za-z]+):(?P<index>\d+))?$")  # fmt: skip
 
 
 class CachingDeviceError(ScopeJaxError, ValueError):
     """A ``caching_device`` that does not name a placement this process can use."""
 
 
-def _device(spec: str, name: str) -> jax.Device:
+def _device(spec: str, name: str) -> jax.Device | None:
     match = _DEVICE.match(spec.strip())
+    if match is not None and match["kind"] is None:
+        return None  # only a TF job/replica/task (distributed TF hosts): no device to read on
     if match is None:
         raise CachingDeviceError(
             f"Variable {name}: caching_device {spec!r} is not a device string such as '/cpu:0', "
@@ -77,7 +80,8 @@ def placement_of(caching_device: Any, name: str, value: Any, info: Any,
             )
         return NamedSharding(use, PartitionSpec())
     if isinstance(target, str):
-        return jax.sharding.SingleDeviceSharding(_device(target, name))
+        device = _device(target, name)
+        return None if device is None else jax.sharding.SingleDeviceSharding(device)
     raise ScopeTypeError(
         f"Variable {name}: caching_device must be a Sharding, a jax.Device, a device string, "
         f"'replicated' or a callable, got {type(target).__name__} {target!r}."

@@ -129,7 +129,7 @@ def logical_partitioner(axes: Sequence[str | None],
 
     >>> rules = {"vocab": "model", "embed": None}
     >>> logical_partitioner(("vocab", "embed"), rules)(shape=(50257, 512))
-    PartitionSpec('model', None)
+    P('model', None)
 
     Use it per variable or as a scope default (``variable_scope(..., partitioner=...)``); the
     rules are explicit, so the same model runs on another mesh by swapping the table.
