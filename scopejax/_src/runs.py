@@ -332,17 +332,20 @@ class ApplyRun(CallState):
         if self.redirect is not None and name in self.redirect:
             return self.layer_slice(name, info)
         params = self.params
-        if name not in params:
+        i = params._def.index(name)  # one lookup for value and info: apply's hot path
+        if i is None:
             raise VariableNotFoundError(
                 f"Variable {name} is not in the params given to apply "
                 f"({closest_names(name, params.names())}). The function created it at this "
                 "point during init; pass the store that init returned for this function."
             )
-        value = params[name]
+        value, stored_info = params._values[i], params._def.infos[i]
+        if stored_info.physical_shape is not None:
+            value = placement.logical(value, stored_info)
         _check_found(name, value, info, "the params given to apply")
         if info.caching_device is not None:  # placed once; later reads reuse this copy
             value = caching.read_view(value, name, info, self.mesh, traced=is_tracer(value))
-        self.created[name] = (value, params.info(name))
+        self.created[name] = (value, stored_info)
         if info.regularizer is not None:
             self.record(name, value, info)
         return value
