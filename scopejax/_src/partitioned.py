@@ -128,30 +128,7 @@ def get_partitioned(
             _known_partitions(source, name),
         )
     if found is not None:
-        value, info = found
-        if reuse is False:
-            raise VariableExistsError(
-                f"Partitioned variable with name {name} already exists. Did you mean to set "
-                "reuse=True or reuse=AUTO_REUSE in VarScope?"
-            )
-        if shape is not None and (len(shape) != len(info.shape) or any(
-                s is not None and s != f for s, f in zip(shape, info.shape, strict=True))):
-            raise ShapeMismatchError(
-                f"Trying to reuse partitioned variable {name}, but specified shape "
-                f"{_fmt(shape)} and found shape {_fmt(info.shape)}."
-            )
-        if dtype != info.dtype:
-            raise DtypeMismatchError(
-                f"Trying to reuse partitioned variable {name}, but specified dtype {dtype.name} "
-                f"and found dtype {info.dtype.name}."
-            )
-        if partitions is not None and tuple(partitions) != info.partition.partitions:
-            raise PartitionedReuseError(
-                f"Trying to reuse partitioned variable {name}, but specified partitions "
-                f"{_list(tuple(partitions))} and found partitions "
-                f"{_list(info.partition.partitions)}."
-            )
-        return value
+        return _reuse(name, found, shape, dtype, partitions, reuse)
     if reuse is True:
         raise VariableNotFoundError(
             f"PartitionedVariable {name} does not exist, or was not created with "
@@ -159,6 +136,41 @@ def get_partitioned(
             f"({closest_names(name, source.known_names())}). Did you mean to set reuse=False "
             "or reuse=AUTO_REUSE in VarScope?"
         )
+    return _create(source, name, shape, dtype, initializer, partitions, spec, reuse, make_info)
+
+
+def _reuse(name: str, found: tuple[Any, VarInfo], shape: Any, dtype: np.dtype,
+           partitions: Any, reuse: Any) -> Any:  # fmt: skip
+    """An existing partitioned variable: TF's checks of shape, dtype and partitions."""
+    value, info = found
+    if reuse is False:
+        raise VariableExistsError(
+            f"Partitioned variable with name {name} already exists. Did you mean to set "
+            "reuse=True or reuse=AUTO_REUSE in VarScope?"
+        )
+    if shape is not None and (len(shape) != len(info.shape) or any(
+            s is not None and s != f for s, f in zip(shape, info.shape, strict=True))):
+        raise ShapeMismatchError(
+            f"Trying to reuse partitioned variable {name}, but specified shape "
+            f"{_fmt(shape)} and found shape {_fmt(info.shape)}."
+        )
+    if dtype != info.dtype:
+        raise DtypeMismatchError(
+            f"Trying to reuse partitioned variable {name}, but specified dtype {dtype.name} "
+            f"and found dtype {info.dtype.name}."
+        )
+    if partitions is not None and tuple(partitions) != info.partition.partitions:
+        raise PartitionedReuseError(
+            f"Trying to reuse partitioned variable {name}, but specified partitions "
+            f"{_list(tuple(partitions))} and found partitions "
+            f"{_list(info.partition.partitions)}."
+        )
+    return value
+
+
+def _create(source: Any, name: str, shape: Any, dtype: np.dtype, initializer: Any,
+            partitions: Any, spec: Any, reuse: Any, make_info: Any) -> Any:  # fmt: skip
+    """A new partitioned variable: TF's layout, then per-shard (or row-wise) initial values."""
     layout = PartitionInfo.from_partitions(shape, partitions, name=name)
     if spec is not None:
         layout = dataclasses.replace(layout, spec=spec)
