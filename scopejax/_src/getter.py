@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
@@ -161,7 +162,13 @@ def _creation(name: str, shape: Shape | None, dtype: np.dtype, initializer: Any
     fully_defined = shape is not None and all(d is not None for d in shape)
     if initializer is not None and not callable(initializer):  # a constant value
         vdtype = _constant_dtype(name, initializer)
-        vshape = tuple(np.shape(initializer))
+        try:
+            vshape = tuple(np.shape(initializer))
+        except ValueError as e:
+            raise InitializerError(
+                f"Variable {name}: the constant initializer is ragged (nested lists of different "
+                f"lengths: {e}). Pass a rectangular array."
+            ) from None
         return vshape, vdtype, lambda key: _constant(name, initializer, vdtype), False
     if initializer is None:
         if shape is None:
@@ -187,6 +194,19 @@ def _creation(name: str, shape: Shape | None, dtype: np.dtype, initializer: Any
         "`scopejax.*_initializer` and `shape` should be fully defined "
         f"(got shape={shape!r}, initializer={initializer!r})."
     )
+
+
+_MAX_BYTES = 1 << 62  # beyond this XLA's shape arithmetic overflows (and aborts the process)
+
+
+def _check_size(name: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    size = math.prod(shape)
+    if size * max(1, dtype.itemsize) >= _MAX_BYTES:
+        raise InitializerError(
+            f"Variable {name}: shape {_fmt_shape(shape)} has {size} elements of {dtype.name}, "
+            "more than any device can hold (XLA cannot even represent the size). Check the "
+            "shape."
+        )
 
 
 def _constant_dtype(name: str, value: Any) -> np.dtype:
@@ -235,6 +255,8 @@ def true_getter(
         raise ScopeTypeError(f"Variable names must be strings, got {type(name).__name__} {name!r}.")
     shape = as_shape(shape, f"variable {name}")
     dtype = canonical_dtype(dtype, f"variable {name}")
+    if shape is not None and None not in shape:
+        _check_size(name, shape, dtype)  # type: ignore[arg-type]
     if trainable is None:
         trainable = True
 

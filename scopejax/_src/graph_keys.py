@@ -17,7 +17,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from scopejax._src import context
-from scopejax._src.errors import ScopeTypeError, TransformLeakError
+from scopejax._src.errors import ScopeNameError, ScopeTypeError, TransformLeakError
 from scopejax._src.runs import resolve
 from scopejax._src.varinfo import GLOBAL_VARIABLES, TRAINABLE_VARIABLES
 
@@ -111,7 +111,13 @@ def get_collection(key: str, scope: str | None = None) -> list[Any]:
         raise ScopeTypeError(
             f"get_collection: scope must be a regex string or None, got {scope!r}."
         )
-    pattern = re.compile(scope)
+    try:
+        pattern = re.compile(scope)
+    except re.error as e:
+        raise ScopeNameError(
+            f"get_collection: scope={scope!r} is not a valid regular expression ({e}); escape it "
+            "with re.escape() to match a scope name literally."
+        ) from None
     return [value for name, value in items if pattern.match(name)]
 
 
@@ -129,6 +135,10 @@ def add_to_collections(keys: Iterable[str], value: Any) -> None:
     frame = context.current_frame("add_to_collection")
     if isinstance(keys, str):
         keys = [keys]
+    elif not isinstance(keys, Iterable):
+        raise ScopeTypeError(
+            f"add_to_collections: keys must be a collection key or a list of keys, got {keys!r}."
+        )
     keys = [_check_key(k, "add_to_collection") for k in keys]
     run = frame.run
     if run.lift_depth:

@@ -20,6 +20,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from scopejax._src import context, rng
 from scopejax._src.errors import ScopeTypeError
@@ -114,7 +115,14 @@ def scan(
     check_callable(f, "scan", "f")
     run, scope_name = current_run("scan")
     leaves = jax.tree.leaves(xs)
-    n = leaves[0].shape[0] if leaves else length
+    if any(np.ndim(leaf) < 1 for leaf in leaves):
+        raise ScopeTypeError(
+            "scopejax.scan: every leaf of xs must be an array with a leading axis to scan over, "
+            f"got {[type(leaf).__name__ for leaf in leaves if np.ndim(leaf) < 1][:3]}."
+        )
+    if length is not None and (not isinstance(length, int) or length < 0):
+        raise ScopeTypeError(f"scopejax.scan: length must be an int >= 0, got {length!r}.")
+    n = np.shape(leaves[0])[0] if leaves else length
     key = rng.draw(run, scope_name) if n is not None else None
     index = jnp.arange(n) if key is not None else None
 
@@ -197,10 +205,23 @@ def vmap(fn: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
                 f"scopejax.vmap: in_axes has {len(axes)} entries for {len(args)} positional "
                 "arguments; give one axis (or None) per argument, or a single int."
             )
+        for i, (ax, arg) in enumerate(zip(axes, args, strict=True)):
+            if ax is None:
+                continue
+            if not isinstance(ax, int) or isinstance(ax, bool):
+                raise ScopeTypeError(
+                    f"scopejax.vmap: in_axes entries must be ints or None, got {ax!r} for "
+                    f"argument {i}."
+                )
+            if any(not -np.ndim(leaf) <= ax < np.ndim(leaf) for leaf in jax.tree.leaves(arg)):
+                raise ScopeTypeError(
+                    f"scopejax.vmap: argument {i} has no axis {ax} to map over (shapes "
+                    f"{[np.shape(leaf) for leaf in jax.tree.leaves(arg)][:3]})."
+                )
         size = axis_size
         if size is None:
-            sizes = [leaf.shape[ax] for ax, arg in zip(axes, args, strict=True) if ax is not None
-                     for leaf in jax.tree.leaves(arg)]  # fmt: skip
+            sizes = [np.shape(leaf)[ax] for ax, arg in zip(axes, args, strict=True)
+                     if ax is not None for leaf in jax.tree.leaves(arg)]  # fmt: skip
             size = sizes[0] if sizes else None
         key = rng.draw(run, scope_name) if size is not None else None
         index = jnp.arange(size) if key is not None else None

@@ -54,12 +54,12 @@ def check_path(name: str, parent: str) -> None:
 def check_name_scope(name: str, at_root: bool, parent: str) -> None:
     """TF's op-name check of the name scope that a variable scope opens."""
     if at_root:
-        if not _ROOT_NAME.match(name):
+        if not _ROOT_NAME.fullmatch(name):
             raise ScopeNameError(
                 f"'{name}' is not a valid root scope name. A root scope name has to match the "
                 f"following pattern: {_ROOT_NAME.pattern}"
             )
-    elif not _SCOPE_NAME.match(name):
+    elif not _SCOPE_NAME.fullmatch(name):
         where = f"inside scope '{parent}'" if parent else "here"
         raise ScopeNameError(
             f"'{name}' is not a valid scope name {where}. A scope name has to match the "
@@ -79,7 +79,7 @@ def check_variable_name(full_name: str, requested: str) -> None:
             "empty path component (TF1 names such a variable 'VariableV2' or 'foo//v'). "
             "Give the variable a non-empty name."
         )
-    if not _ROOT_NAME.match(full_name):
+    if not _ROOT_NAME.fullmatch(full_name):
         raise ScopeNameError(
             f"'{full_name}' is not a valid root scope name. A root scope name has to match the "
             f"following pattern: {_ROOT_NAME.pattern}"

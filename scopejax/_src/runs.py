@@ -40,10 +40,16 @@ def check_rng(rng: Any, what: str = "init's first argument (rng)") -> Any:
     if rng is None:
         return None
     dtype = getattr(rng, "dtype", None)
-    if dtype is not None and (
-        jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
-        or (dtype == np.uint32 and np.ndim(rng) >= 1)
-    ):
+    typed = dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+    raw = dtype is not None and not typed and dtype == np.uint32 and np.ndim(rng) >= 1
+    if typed or raw:
+        shape = tuple(np.shape(rng))
+        if (typed and shape != ()) or (raw and shape != (2,)):
+            raise ScopeTypeError(
+                f"{what} must be one PRNG key, got an array of shape {shape} "
+                f"({'typed keys' if typed else 'raw uint32 keys have shape (2,)'}). For a batch "
+                "of keys (an ensemble), jax.vmap the call over them."
+            )
         return rng
     if isinstance(rng, int | np.integer):
         raise ScopeTypeError(

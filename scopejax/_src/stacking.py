@@ -63,8 +63,11 @@ def scan_layers(fn: Callable[[Any], Any], carry: Any, num_layers: int,
     if not isinstance(num_layers, int) or isinstance(num_layers, bool) or num_layers < 1:
         raise ScopeTypeError(f"scopejax.scan_layers: num_layers must be an int >= 1, got "
                              f"{num_layers!r}.")  # fmt: skip
-    if (not isinstance(name_format, str) or "*" in name_format
-            or name_format.format(0) == name_format.format(1)):  # fmt: skip
+    try:
+        distinct = name_format.format(0) != name_format.format(1)
+    except (AttributeError, IndexError, KeyError, ValueError):
+        distinct = False
+    if not isinstance(name_format, str) or "*" in name_format or not distinct:
         raise ScopeTypeError(
             f"scopejax.scan_layers: name_format must be a str with a '{{}}' for the layer index "
             f"(like 'layer_{{}}'), got {name_format!r}."

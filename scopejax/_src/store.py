@@ -148,6 +148,9 @@ class ParamStore:
             raise StoreTypeError(f"{where}: expected a mapping from variable names to arrays, "
                                  f"got {type(values).__name__}")
         infos = {} if infos is None else infos
+        if not isinstance(infos, Mapping):
+            raise StoreTypeError(f"{where}: infos must be a mapping from names to VarInfo, got "
+                                 f"{type(infos).__name__}")
         extra = [name for name in infos if name not in values]
         if extra:
             raise VariableNotFoundError(
@@ -178,6 +181,9 @@ class ParamStore:
         >>> ParamStore.from_nested_dict({"foo": {"bar": {"v": jnp.zeros(2)}}}).names()
         ('foo/bar/v',)
         """
+        if not isinstance(tree, Mapping):
+            raise StoreTypeError("ParamStore.from_nested_dict: expected a nested mapping of "
+                                 f"names to arrays, got {type(tree).__name__}")
         flat: dict[str, Any] = {}
         _flatten_nested(tree, "", flat)
         return cls.from_flat_dict(flat, infos)
@@ -200,6 +206,11 @@ class ParamStore:
         >>> ParamStore().with_variable("v", jnp.zeros(3)).info("v").shape
         (3,)
         """
+        if not isinstance(name, str):
+            raise StoreTypeError(f"ParamStore.with_variable: the name must be a str, got {name!r}")
+        if info is not None and not isinstance(info, VarInfo):
+            raise StoreTypeError(f"ParamStore.with_variable: info of {name!r} must be a VarInfo, "
+                                 f"got {type(info).__name__}")
         names, infos, values = self._def.names, self._def.infos, self._values
         i = bisect.bisect_left(names, name)
         if i < len(names) and names[i] == name:
@@ -310,6 +321,12 @@ class ParamStore:
         >>> s.filter("foo").names()
         ('foo/v',)
         """
+        if prefix is not None and not isinstance(prefix, str):
+            raise StoreTypeError(f"ParamStore.filter: prefix must be a scope path (str) or None, "
+                                 f"got {prefix!r}")
+        if predicate is not None and not callable(predicate):
+            raise StoreTypeError(f"ParamStore.filter: predicate must be callable (name, info) -> "
+                                 f"bool, got {predicate!r}")
         names, infos = self._def.names, self._def.infos
         lo, hi = 0, len(names)
         if prefix:
@@ -335,6 +352,9 @@ class ParamStore:
         (('w',), ('n',), ('n', 'w'))
         """
         names, infos = self._def.names, self._def.infos
+        if predicate is not None and not callable(predicate):
+            raise StoreTypeError(f"ParamStore.split: predicate must be callable (name, info) -> "
+                                 f"bool, got {predicate!r}")
         if predicate is None:
             chosen = [info.trainable for info in infos]
         else:
@@ -392,6 +412,9 @@ class ParamStore:
         [1.0, 1.0]
         """
         where = "ParamStore.replace"
+        if not isinstance(values, Mapping | ParamStore):
+            raise StoreTypeError(f"{where}: expected a mapping from variable names to arrays (or "
+                                 f"a ParamStore), got {type(values).__name__}")
         new = list(self._values)
         for name, value in values.items():
             i = self._index_or_raise(name)

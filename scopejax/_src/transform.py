@@ -89,10 +89,13 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None,
     TF1 equivalent: building the graph once (init) and running it with a session (apply).
     """
     if not callable(fn):
-        raise TypeError(f"transform expects a function, got {type(fn).__name__} {fn!r}.")
+        raise ScopeTypeError(f"transform expects a function, got {type(fn).__name__} {fn!r}.")
     root_scope = Scope.root() if root is None else root
     if not isinstance(root_scope, Scope):
-        raise TypeError(f"root must be a scopejax.Scope, got {type(root_scope).__name__}.")
+        raise ScopeTypeError(
+            f"transform: root must be a scopejax.Scope (e.g. Scope.root(dtype=jnp.bfloat16)), got "
+            f"{type(root_scope).__name__}."
+        )
 
     def run_init(rng: Any, mesh: Any, args: Any, kwargs: Any) -> tuple[Any, ParamStore]:
         run = InitRun(rng, mesh)
