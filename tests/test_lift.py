@@ -216,3 +216,14 @@ def test_nested_lifted_transforms_create_once_and_match_init_and_jit():
     np.testing.assert_allclose(jax.jit(m.apply)(params, XS), out, rtol=1e-6)
     jitted = jax.jit(m.init)(KEY, XS)
     assert all(bool((jitted[n] == params[n]).all()) for n in params)
+
+
+def test_lifted_loops_under_a_mesh():
+    mesh = jax.sharding.Mesh(np.array(jax.devices()), ("x",))
+    model = sj.transform(_rnn, mesh=mesh)
+    params = model.init(KEY, XS)
+    plain = sj.transform(_rnn).init(KEY, XS)
+    for name in plain:
+        np.testing.assert_array_equal(params[name], plain[name])
+    np.testing.assert_allclose(jax.jit(model.apply)(params, XS)[1],
+                               sj.transform(_rnn).apply(plain, XS)[1], rtol=1e-6)  # fmt: skip

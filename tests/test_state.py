@@ -121,6 +121,39 @@ def test_plain_jax_transform_assigning_eagerly_is_refused():
         jax.lax.scan(body, 0.0, xs)
 
     model = sj.transform(f)
-    params = model.init(None, jnp.ones(3))
+    with pytest.raises(sj.TransformLeakError, match="Variable n was assigned inside a JAX"):
+        model.init(None, jnp.ones(3))
+    params = sj.transform(lambda xs: sj.get_variable(
+        "n", [], trainable=False, initializer=sj.zeros_initializer())).init(None, jnp.ones(3))
     with pytest.raises(sj.TransformLeakError, match="Variable n was assigned inside a JAX"):
         model.apply(params, jnp.ones(3), mutable=True)
+
+
+def test_assignments_under_outer_grad_vmap_and_jit_are_not_mistaken_for_leaks():
+    def bn(x):
+        mean = sj.get_variable("moving_mean", [2], trainable=False,
+                               initializer=sj.zeros_initializer())  # fmt: skip
+        h = x @ sj.get_variable("w", [2, 2])
+        sj.assign_moving_average(mean, h.mean(0), 0.9)
+        return h.sum()
+
+    net = sj.transform(bn)
+    x = jnp.ones((4, 2))
+    params = net.init(jax.random.key(0), x)
+    trainable, rest = params.split()
+    grads = jax.grad(lambda t: net.apply(t.merge(rest), x, mutable=True)[0])(trainable)
+    assert grads.names() == ("w",)
+    out, _ = jax.jit(jax.vmap(lambda xb: net.apply(params, xb, mutable=True)))(jnp.ones((3, 4, 2)))
+    assert out.shape == (3,)
+
+
+def test_assign_by_value_under_a_mesh():
+    mesh = jax.sharding.Mesh(np.array(jax.devices()), ("x",))
+
+    def f(x):
+        mean = sj.get_variable("moving_mean", [2], trainable=False,
+                               initializer=sj.zeros_initializer())  # fmt: skip
+        return sj.assign_moving_average(mean, x.mean(0), 0.5)
+
+    out = sj.transform(f, mesh=mesh).init_with_output(None, jnp.ones((4, 2)))[0]
+    np.testing.assert_allclose(out, [0.5, 0.5])

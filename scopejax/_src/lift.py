@@ -59,7 +59,8 @@ def _premake(run: CallState, probe: Callable[[], Any]) -> dict[str, Any] | None:
     saved = run.save()
     before = set(run.values)
     probe()
-    made = {n: run.padded.get(n, v) for n, v in run.values.items() if n not in before}
+    made = {n: (v, run.padded.get(n, v), run.infos[n]) for n, v in run.values.items()
+            if n not in before}  # fmt: skip
     run.rollback(saved)
     return {**run.premade, **made} if run.premade else made
 

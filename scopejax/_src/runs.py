@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from scopejax._src import caching, names, placement
@@ -158,14 +157,19 @@ class CallState:
     def num_created(self) -> int:
         raise NotImplementedError
 
-    def is_eager(self) -> bool:
-        """Whether this call runs outside any JAX trace (then values must be concrete)."""
-        if self.eager is _NOT_EAGER:
-            self.eager = not is_tracer(self._probe())
-        return bool(self.eager)
+    inputs: Any = ()  # what the call was given (params, rng, arguments): set by transform
+    under_jit = False  # a constant made when the call started was a tracer: set by transform
 
-    def _probe(self) -> Any:
-        return self.rng if self.rng is not None else jnp.zeros(())
+    def is_eager(self) -> bool:
+        """Whether this call runs outside any JAX transform (then values must be concrete).
+
+        No outer jit (see ``under_jit``) and no input is a tracer (no outer vmap/grad); the
+        inputs are scanned once, when first needed.
+        """
+        if self.eager is _NOT_EAGER:
+            self.eager = not self.under_jit and not any(
+                is_tracer(leaf) for leaf in jax.tree.leaves(self.inputs))
+        return bool(self.eager)
 
     def check_not_leaked(self, name: str, value: Any, what: str) -> None:
         """Refuses a value computed inside a plain JAX transform of the model (eager calls)."""
@@ -252,16 +256,23 @@ class InitRun(CallState):
             self.recipes[name] = (make_value, needs_key)
         blocked = getattr(make_value, "blocked", None) if self.mesh is not None else None
         if self.premade is not None:
-            value = self.premade.get(name, _MISSING)
-            if value is _MISSING:
+            made = self.premade.get(name, _MISSING)
+            if made is _MISSING:
                 raise TransformLeakError(
                     f"Variable {name} was created while a scopejax.scan / cond / while_loop / "
                     "vmap traced its body, but not when the body ran once beforehand to create "
                     "the body's variables. The body must create the same variables every time "
                     "it runs (no creation that depends on Python state such as a step counter)."
                 )
-            blocked = None
-        elif blocked is None:
+            # Made at the calling level before the body was traced: keep it as it was stored.
+            stored, value, info = made
+            self.values[name], self.infos[name] = stored, info
+            if value is not stored:
+                self.padded[name] = value
+            if info.regularizer is not None:
+                self.record(name, value, info)
+            return value
+        if blocked is None:
             value = make_value(_key_for(self.rng, name, needs_key))
             self.check_not_leaked(name, value, "created")
         else:
@@ -276,12 +287,11 @@ class InitRun(CallState):
                 value = placement.logical(stored, info)
             elif physical != info.shape:
                 stored = placement.pad(value, info, physical)
-            if physical != info.shape:
-                self.padded[name] = value
             stored = placement.place(stored, sharding)
         if info.caching_device is not None:
-            value = self.padded[name] = caching.read_view(value, name, info, self.mesh,
-                                                          traced=is_tracer(value))  # fmt: skip
+            value = caching.read_view(value, name, info, self.mesh, traced=is_tracer(value))
+        if value is not stored:  # the model's view differs from the stored array
+            self.padded[name] = value
         self.values[name] = stored
         self.infos[name] = info
         if info.regularizer is not None:
@@ -320,10 +330,6 @@ class ApplyRun(CallState):
         self.mesh = mesh
         self.mutable = mutable
         self.created: dict[str, tuple[Any, VarInfo]] = {}
-
-    def _probe(self) -> Any:
-        values = self.params._values
-        return values[0] if values else super()._probe()
 
     def existing(self, name: str) -> tuple[Any, VarInfo] | None:
         if self.redirect is not None and name in self.redirect:

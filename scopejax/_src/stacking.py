@@ -99,7 +99,7 @@ def _create_stacked(run: InitRun, fn: Callable[[Any], Any], carry: Any, first: s
     prefix = layers[0] + "/"
     for name, (value, info) in made.items():
         if not name.startswith(prefix):
-            shared[name] = value
+            shared[name] = (value, run.padded.get(name, value), info)
             continue
         rest = name[len(layers[0]):]
         if info.partition is not None:

@@ -35,8 +35,8 @@ def _find(run: CallState, scope_name: str, variable: Any, what: str) -> tuple[st
     items = list(run.created_items())
     if isinstance(run, ApplyRun):
         originals = {n: v for n, (v, _) in run.created.items()}
-    else:
-        originals = dict(run.values)  # type: ignore[attr-defined]
+    else:  # what init handed the model (placed/padded views differ from the stored arrays)
+        originals = {n: run.padded.get(n, v) for n, v in run.values.items()}  # type: ignore
     # Inside scopejax.scan_layers' layer: the layer's own (per-step) variables come first.
     for name, (value, info) in run.layer_created.items():
         items.append((name, run.assigned.get(name, value), info))

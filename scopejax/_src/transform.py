@@ -8,6 +8,7 @@ from contextlib import nullcontext
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import AxisType, Mesh
 
@@ -99,6 +100,7 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None,
 
     def run_init(rng: Any, mesh: Any, args: Any, kwargs: Any) -> tuple[Any, ParamStore]:
         run = InitRun(rng, mesh)
+        run.inputs, run.under_jit = (rng, args, kwargs), is_tracer(jnp.zeros(()))
         with context.activate(run, root_scope):
             try:
                 out = fn(*args, **kwargs)
@@ -155,6 +157,7 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None,
               **kwargs: Any) -> Any:  # fmt: skip
         store = ensure_store(params, "apply's first argument (params)")
         run = ApplyRun(store, check_rng(rng, "apply's rng="), _check_mutable(mutable), mesh)
+        run.inputs, run.under_jit = (store, run.rng, args, kwargs), is_tracer(jnp.zeros(()))
         with context.activate(run, root_scope):
             out = fn(*args, **kwargs)
         if mutable is False:
