@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from scopejax._src.errors import ScopeTypeError, StoreStructureError
+
 GLOBAL_VARIABLES = "variables"
 TRAINABLE_VARIABLES = "trainable_variables"
 
@@ -54,13 +56,41 @@ class VarInfo:
     caching_device: Any = dataclasses.field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
-        object.__setattr__(self, "dtype", np.dtype(self.dtype))
+        object.__setattr__(self, "shape", _dims(self.shape, "shape"))
+        try:
+            object.__setattr__(self, "dtype", np.dtype(self.dtype))
+        except TypeError as e:
+            raise ScopeTypeError(f"VarInfo: invalid dtype {self.dtype!r} ({e}).") from None
+        if isinstance(self.collections, str) or not all(
+                isinstance(k, str) for k in self.collections):  # fmt: skip
+            raise ScopeTypeError(
+                f"VarInfo: collections must be a sequence of str keys, got {self.collections!r}."
+            )
         object.__setattr__(self, "collections", tuple(self.collections))
         if self.physical_shape is not None:
-            object.__setattr__(self, "physical_shape", tuple(int(d) for d in self.physical_shape))
+            object.__setattr__(self, "physical_shape",
+                               _dims(self.physical_shape, "physical_shape"))  # fmt: skip
+        if self.stacked and (self.stacked < 0 or not self.shape or self.shape[0] != self.stacked):
+            raise StoreStructureError(
+                f"VarInfo: stacked={self.stacked} needs shape[0] == {self.stacked} (one slice per "
+                f"layer), got shape {self.shape}."
+            )
+        for role in ("regularizer", "constraint"):
+            fn = getattr(self, role)
+            if fn is not None and not callable(fn):
+                raise ScopeTypeError(f"VarInfo: {role} must be callable or None, got {fn!r}.")
 
     @property
     def stored_shape(self) -> tuple[int, ...]:
         """The shape of the array in the store: ``physical_shape`` if set, else ``shape``."""
         return self.shape if self.physical_shape is None else self.physical_shape
+
+
+def _dims(shape: Any, what: str) -> tuple[int, ...]:
+    if isinstance(shape, str) or not hasattr(shape, "__iter__"):
+        raise ScopeTypeError(f"VarInfo: {what} must be a sequence of ints, got {shape!r}.")
+    dims = tuple(shape)
+    if not all(isinstance(d, int | np.integer) and not isinstance(d, bool) and d >= 0
+               for d in dims):  # fmt: skip
+        raise ScopeTypeError(f"VarInfo: {what} must hold non-negative ints, got {dims!r}.")
+    return tuple(int(d) for d in dims)

@@ -606,6 +606,16 @@ FIXED = [
      r"expected a nested mapping"),
     ("from_flat_dict infos", lambda: sj.ParamStore.from_flat_dict({"a": 1.0}, infos=3),
      sj.StoreTypeError, r"infos must be a mapping"),
+    ("VarInfo str shape", lambda: sj.VarInfo("ab", np.float32), sj.ScopeTypeError,
+     r"shape must be a sequence of ints, got 'ab'"),
+    ("VarInfo dtype", lambda: sj.VarInfo((2,), "float7"), sj.ScopeTypeError,
+     r"invalid dtype 'float7'"),
+    ("VarInfo negative", lambda: sj.VarInfo((-1,), np.float32), sj.ScopeTypeError,
+     r"non-negative ints, got \(-1,\)"),
+    ("VarInfo stacked", lambda: sj.VarInfo((2, 2), np.float32, stacked=5),
+     sj.StoreStructureError, r"stacked=5 needs shape\[0\] == 5"),
+    ("VarInfo constraint", lambda: sj.VarInfo((2,), np.float32, constraint=3), sj.ScopeTypeError,
+     r"constraint must be callable or None, got 3"),
 ]  # fmt: skip
 
 
