@@ -272,25 +272,13 @@ def get_variable(
     )  # fmt: skip
 
 
-def get_local_variable(
-    name: str,
-    shape: Any = None,
-    dtype: Any = None,
-    initializer: Any = None,
-    regularizer: Any = None,
-    trainable: bool | None = False,
-    collections: Any = None,
-    caching_device: Any = None,
-    partitioner: Any = None,
-    validate_shape: bool = True,
-    use_resource: bool | None = None,
-    custom_getter: Any = None,
-    constraint: Any = None,
-) -> Any:
+def get_local_variable(name: str, *args: Any, collections: Any = None,
+                       trainable: bool | None = False, **kwargs: Any) -> Any:  # fmt: skip
     """``get_variable`` for a local variable: in ``LOCAL_VARIABLES``, never trainable.
 
-    As in TF, ``trainable`` is forced to False (even when True is passed) and the collections
-    are ``collections + ["local_variables"]`` instead of ``GLOBAL_VARIABLES``.
+    Takes ``get_variable``'s arguments. As in TF, ``trainable`` is forced to False (even when
+    True is passed) and the collections are ``collections + ["local_variables"]`` instead of
+    ``GLOBAL_VARIABLES``.
 
     >>> import jax, scopejax
     >>> def f():
@@ -302,15 +290,16 @@ def get_local_variable(
     TF1 equivalent: ``tf.compat.v1.get_local_variable``.
     """
     del trainable  # TF1 forces False
+    if len(args) > 4:
+        raise ScopeTypeError(
+            f"get_local_variable({name!r}, ...) takes shape, dtype, initializer and regularizer "
+            "positionally; pass trainable, collections and later arguments by keyword."
+        )
     if collections is None:
         keys = []
     elif isinstance(collections, str) or not isinstance(collections, Iterable):
         keys = [collections]  # get_variable reports the bad value with the variable's name
     else:
         keys = list(collections)
-    return get_variable(
-        name, shape=shape, dtype=dtype, initializer=initializer, regularizer=regularizer,
-        trainable=False, collections=[*keys, "local_variables"], caching_device=caching_device,
-        partitioner=partitioner, validate_shape=validate_shape, use_resource=use_resource,
-        custom_getter=custom_getter, constraint=constraint,
-    )  # fmt: skip
+    return get_variable(name, *args, trainable=False, collections=[*keys, "local_variables"],
+                        **kwargs)  # fmt: skip

@@ -13,6 +13,7 @@ the scopes on which ``reuse_variables()`` was called.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -107,7 +108,7 @@ def resolve(value: Any) -> Any:
     return value.get() if type(value) is Lazy else value
 
 
-class CallState:
+class CallState(abc.ABC):
     """The per-call state of the implicit API: TF1's per-thread scope store plus the session.
 
     * ``counts`` / ``reused_tokens``: default-name counters and scopes marked by
@@ -150,12 +151,13 @@ class CallState:
         self.recipes: dict[str, tuple[Callable[[Any], Any], bool]] | None = None
         self.eager: bool | object = _NOT_EAGER
 
-    # Subclasses: the variables this call has created (or read, in apply), in order.
+    @abc.abstractmethod
     def created_items(self) -> Iterable[tuple[str, Any, VarInfo]]:
-        raise NotImplementedError
+        """``(name, current value, info)`` of the variables created (apply: read), in order."""
 
+    @abc.abstractmethod
     def num_created(self) -> int:
-        raise NotImplementedError
+        """How many variables this call has created (apply: read) so far."""
 
     inputs: Any = ()  # what the call was given (params, rng, arguments): set by transform
     under_jit = False  # a constant made when the call started was a tracer: set by transform
