@@ -8,7 +8,9 @@ TF1's key phrases (users search for them) and add where it happened, expected vs
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
 class ScopeJaxError(Exception):
@@ -122,3 +124,29 @@ class CustomGetterError(ScopeJaxError, ValueError):
 
 class RegularizerError(ScopeJaxError, ValueError):
     """A regularizer scale that TF1 rejects: an integer or a negative number (ValueError in TF1)."""
+
+
+def call_user(fn: Callable[..., Any], role: str, convention: str, /, *args: Any,
+              **kwargs: Any) -> Any:  # fmt: skip
+    """Calls user code ``fn(*args, **kwargs)`` (a getter, partitioner, regulariser, constraint).
+
+    A ``TypeError`` raised because ``fn`` cannot take these arguments becomes a
+    :class:`ScopeTypeError` naming ``role`` (e.g. "custom getter of variable a/w") and the calling
+    ``convention``; a ``TypeError`` from inside ``fn``'s body propagates unchanged. The happy
+    path costs one call: the signature is only inspected after a ``TypeError``.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except ScopeJaxError:
+        raise
+    except TypeError as e:
+        try:
+            inspect.signature(fn).bind(*args, **kwargs)
+        except TypeError:
+            raise ScopeTypeError(
+                f"The {role} cannot be called as `{convention}`: {e}. Give it that signature "
+                f"(extra parameters need defaults)."
+            ) from e
+        except ValueError:  # no signature to check (some builtins): cannot tell, keep the error
+            pass
+        raise

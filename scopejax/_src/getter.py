@@ -28,6 +28,7 @@ from scopejax._src.errors import (
     ScopeJaxError,
     ScopeTypeError,
     ShapeMismatchError,
+    call_user,
 )
 from scopejax._src.initializer_calls import call_initializer, constant_dtype, default_initializer
 from scopejax._src.initializers import TFInitializer
@@ -413,7 +414,9 @@ def scope_get_variable(
     kwargs["synchronization"] = kwargs["aggregation"] = None
     if not _accepts_constraint(custom_getter):
         del kwargs["constraint"]
-    return custom_getter(getter=getter, name=full_name, **kwargs)
+    return call_user(custom_getter, f"custom getter of variable {full_name}",
+                     "getter_fn(getter, name, *args, **kwargs)", getter=getter, name=full_name,
+                     **kwargs)  # fmt: skip
 
 
 def _accepts_constraint(fn: Callable[..., Any]) -> bool:

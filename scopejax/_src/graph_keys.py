@@ -17,7 +17,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from scopejax._src import context
-from scopejax._src.errors import ScopeNameError, ScopeTypeError, TransformLeakError
+from scopejax._src.errors import ScopeNameError, ScopeTypeError, TransformLeakError, call_user
 from scopejax._src.runs import resolve
 from scopejax._src.varinfo import GLOBAL_VARIABLES, TRAINABLE_VARIABLES
 
@@ -46,6 +46,20 @@ def _check_key(key: Any, what: str) -> str:
     return key
 
 
+def _check_loss(name: str, regularizer: Any, loss: Any) -> Any:
+    """A regulariser's result as a numeric array, or a ScopeTypeError naming the variable."""
+    try:
+        value = jnp.asarray(loss)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or not (jnp.issubdtype(value.dtype, jnp.number)):
+        raise ScopeTypeError(
+            f"The regularizer of variable {name} returned {type(loss).__name__} {loss!r:.60}; a "
+            f"regularizer returns a numeric scalar loss (or None). Regularizer: {regularizer!r}."
+        )
+    return loss
+
+
 def _named_items(key: str) -> list[tuple[str, Any]]:
     """``(TF-style name, value)`` of collection ``key`` in the current call, in TF's order.
 
@@ -61,7 +75,10 @@ def _named_items(key: str) -> list[tuple[str, Any]]:
             while k < len(added) and added[k][3] <= j:
                 items.append(added[k][:2])
                 k += 1
-            loss = regularizer(resolve(value))
+            loss = call_user(regularizer, f"regularizer of variable {name}", "regularizer(value)",
+                             resolve(value))
+            if loss is not None:
+                loss = _check_loss(name, regularizer, loss)
             if loss is not None:
                 items.append((f"{name}/Regularizer:0", loss))
     else:

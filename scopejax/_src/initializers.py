@@ -13,6 +13,7 @@ import abc
 import dataclasses
 import math
 import operator
+from numbers import Real
 from typing import Any, ClassVar, Protocol
 
 import jax
@@ -128,7 +129,15 @@ class _Random(TFInitializer):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.seed is not None:
-            object.__setattr__(self, "seed", operator.index(self.seed))
+            try:
+                if isinstance(self.seed, bool | np.bool_):
+                    raise TypeError
+                object.__setattr__(self, "seed", operator.index(self.seed))
+            except TypeError:
+                raise InitializerTypeError(
+                    f"{self._tf_name}: seed must be an int or None, got "
+                    f"{type(self.seed).__name__} {self.seed!r:.40}."
+                ) from None
         self._check_dtype(self.dtype)
 
     def _check_dtype(self, dtype: np.dtype) -> None:
@@ -382,6 +391,13 @@ class VarianceScaling(_Random):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if isinstance(self.scale, bool) or not (isinstance(self.scale, Real) or (
+                isinstance(self.scale, jax.Array | np.ndarray) and self.scale.ndim == 0
+                and np.issubdtype(self.scale.dtype, np.number))):
+            raise InitializerTypeError(
+                f"variance_scaling_initializer: scale must be a positive float, got "
+                f"{type(self.scale).__name__} {self.scale!r:.40}."
+            )
         if not self.scale > 0.0:
             raise InitializerError(f"`scale` must be positive float. Received: {self.scale!r}.")
         if self.mode not in _MODES:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from scopejax._src.errors import ScopeJaxError, ScopeTypeError
+from scopejax._src.errors import ScopeJaxError, ScopeTypeError, call_user
 
 Shape = tuple[int, ...]
 DTypeLike = Any
@@ -467,7 +467,9 @@ def call_partitioner(name: str, partitioner: Any, shape: Any, dtype: DTypeLike) 
     shape = _full_shape(shape)
     if not shape:
         return check_partitions(name, shape, ())  # raises TF's rank error before the call
-    return check_partitions(name, shape, partitioner(shape=shape, dtype=dtype))
+    counts = call_user(partitioner, f"partitioner of variable {name}",
+                       "partitioner(shape=..., dtype=...)", shape=shape, dtype=dtype)
+    return check_partitions(name, shape, counts)
 
 
 # --------------------------------------------------------------------------------------------

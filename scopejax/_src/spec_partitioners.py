@@ -22,7 +22,7 @@ from typing import Any
 
 from jax.sharding import Mesh, PartitionSpec
 
-from scopejax._src.errors import ScopeTypeError
+from scopejax._src.errors import ScopeTypeError, call_user
 from scopejax._src.partitioners import (
     PartitionerError,
     call_partitioner,
@@ -87,7 +87,8 @@ def resolve(name: str, partitioner: Any, shape: Any, dtype: Any, mesh: Mesh | No
     returned: list[Any] = []
 
     def recording(shape: Shape, dtype: Any) -> Any:
-        result = partitioner(shape=shape, dtype=dtype)
+        result = call_user(partitioner, f"partitioner of variable {name}",
+                           "partitioner(shape=..., dtype=...)", shape=shape, dtype=dtype)
         returned.append(result)
         return [1] * len(shape) if isinstance(result, PartitionSpec) else result
 

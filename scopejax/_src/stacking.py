@@ -32,6 +32,8 @@ from scopejax._src.errors import (
 from scopejax._src.lift import check_callable, current_run, lifted_body, serving
 from scopejax._src.runs import ApplyRun, CallState, InitRun, Lazy
 
+MAX_LAYERS = 1 << 20  # far beyond real models; keeps the O(num_layers) Python work under seconds
+
 
 def scan_layers(fn: Callable[[Any], Any], carry: Any, num_layers: int,
                 name_format: str = "layer_{}", unroll: int | bool = 1) -> Any:  # fmt: skip
@@ -63,6 +65,13 @@ def scan_layers(fn: Callable[[Any], Any], carry: Any, num_layers: int,
     if not isinstance(num_layers, int) or isinstance(num_layers, bool) or num_layers < 1:
         raise ScopeTypeError(f"scopejax.scan_layers: num_layers must be an int >= 1, got "
                              f"{num_layers!r}.")  # fmt: skip
+    if num_layers > MAX_LAYERS:
+        raise ScopeTypeError(
+            f"scopejax.scan_layers: num_layers={num_layers} is more than {MAX_LAYERS}. TF1's "
+            "per-layer bookkeeping (one name, counter and key per layer) is kept in Python, so "
+            "the count is capped to fail fast instead of hanging. For a long loop over shared "
+            "variables use scopejax.scan."
+        )
     try:
         distinct = name_format.format(0) != name_format.format(1)
     except (AttributeError, IndexError, KeyError, ValueError):

@@ -19,6 +19,7 @@ from scopejax._src import context, names
 from scopejax._src.errors import (
     DtypeMismatchError,
     NotMutableError,
+    ScopeJaxError,
     ScopeTypeError,
     ShapeMismatchError,
     TransformLeakError,
@@ -143,6 +144,20 @@ def assign_moving_average(variable: Any, value: Any, decay: Any, zero_debias: bo
             "tf.layers.batch_normalization uses), or divide by (1 - decay**step) yourself."
         )
 
+    decay_value = None
+    if not isinstance(decay, str | bytes):
+        try:
+            decay_value = jnp.asarray(decay)
+        except (TypeError, ValueError):
+            pass
+    if decay_value is None or decay_value.ndim or not (
+            jnp.issubdtype(decay_value.dtype, jnp.floating)
+            or jnp.issubdtype(decay_value.dtype, jnp.integer)):
+        raise ScopeTypeError(
+            f"assign_moving_average: decay must be a real number or a scalar array (e.g. 0.99), "
+            f"got {type(decay).__name__} {decay!r:.60}."
+        )
+
     def update(current: Any) -> Any:
         one_minus = jnp.asarray(1.0 - jnp.asarray(decay, current.dtype), current.dtype)
         return current - (current - value) * one_minus
@@ -161,9 +176,23 @@ def _assign(what: str, variable: Any, new_value: Any) -> Any:
             "vmap body, which cannot carry the new value out. Return the new value from the body "
             "and assign it after the loop (scopejax.remat bodies may assign)."
         )
-    value = new_value(current)
-    if not isinstance(value, jax.Array):
-        value = jnp.asarray(value)
+    try:
+        value = new_value(current)
+        if not isinstance(value, jax.Array):
+            value = jnp.asarray(value)
+    except ScopeJaxError:
+        raise
+    except (TypeError, ValueError) as e:
+        raise ScopeTypeError(
+            f"{what}: the new value of variable {name} must be an array or a number (shape "
+            f"{info.shape}, dtype {info.dtype.name}); computing it failed with "
+            f"{type(e).__name__}: {e}"
+        ) from e
+    if not jnp.issubdtype(value.dtype, jnp.number) and value.dtype != jnp.bool_:
+        raise ScopeTypeError(
+            f"{what}: the new value of variable {name} has dtype {value.dtype}, not a number; "
+            f"expected shape {info.shape}, dtype {info.dtype.name}."
+        )
     shape = tuple(np.shape(value))
     if shape != info.shape:
         raise ShapeMismatchError(

@@ -25,6 +25,7 @@ from scopejax._src.errors import (
     StoreTypeError,
     VariableExistsError,
     VariableNotFoundError,
+    call_user,
     closest_names,
 )
 from scopejax._src.placement import logical, pad
@@ -445,7 +446,8 @@ class ParamStore:
         for i, (name, info) in enumerate(zip(self._def.names, self._def.infos, strict=True)):
             if info.constraint is None:
                 continue
-            projected = info.constraint(logical(values[i], info))
+            projected = call_user(info.constraint, f"constraint of variable {name}",
+                                  "constraint(value)", logical(values[i], info))
             new = _as_value(name, projected, "ParamStore.apply_constraints")
             if info.physical_shape is not None and tuple(new.shape) == info.shape:
                 new = pad(new, info, info.physical_shape)

@@ -616,7 +616,72 @@ FIXED = [
      sj.StoreStructureError, r"stacked=5 needs shape\[0\] == 5"),
     ("VarInfo constraint", lambda: sj.VarInfo((2,), np.float32, constraint=3), sj.ScopeTypeError,
      r"constraint must be callable or None, got 3"),
+    # Values that are not arrays, given to the state API.
+    ("assign a str", lambda: _assigning(lambda v: sj.assign(v, "abc")), sj.ScopeTypeError,
+     r"assign: the new value of variable s/v must be an array or a number \(shape \(2,\)"),
+    ("assign None", lambda: _assigning(lambda v: sj.assign(v, None)), sj.ScopeTypeError,
+     r"assign: the new value of variable s/v .*ValueError: None"),
+    ("assign_add a dict", lambda: _assigning(lambda v: sj.assign_add(v, {"a": 1})),
+     sj.ScopeTypeError, r"assign_add: the new value of variable s/v must be an array"),
+    ("assign_sub an object", lambda: _assigning(lambda v: sj.assign_sub(v, Opaque())),
+     sj.ScopeTypeError, r"assign_sub: the new value of variable s/v"),
+    ("moving average decay str", lambda: _assigning(
+        lambda v: sj.assign_moving_average(v, jnp.ones(2), "x")), sj.ScopeTypeError,
+     r"decay must be a real number or a scalar array \(e.g. 0.99\), got str 'x'"),
+    ("moving average decay vector", lambda: _assigning(
+        lambda v: sj.assign_moving_average(v, jnp.ones(2), jnp.ones(2))), sj.ScopeTypeError,
+     r"decay must be a real number or a scalar array"),
+    # Initializer arguments checked at construction, not deep inside jax.random.
+    ("seed str", lambda: sj.random_normal_initializer(seed="x"), sj.InitializerTypeError,
+     r"random_normal_initializer: seed must be an int or None, got str 'x'"),
+    ("seed float", lambda: sj.glorot_uniform_initializer(seed=1.5), sj.InitializerTypeError,
+     r"seed must be an int or None, got float 1.5"),
+    ("seed bool", lambda: sj.truncated_normal_initializer(seed=True), sj.InitializerTypeError,
+     r"seed must be an int or None, got bool True"),
+    ("scale str", lambda: sj.variance_scaling_initializer(scale="a"), sj.InitializerTypeError,
+     r"scale must be a positive float, got str 'a'"),
+    # User callables with the wrong signature: named, with the calling convention.
+    ("getter arity", lambda: _init_of(lambda: sj.get_variable("v", [2], custom_getter=lambda: 1)),
+     sj.ScopeTypeError, r"The custom getter of variable v cannot be called as "
+     r"`getter_fn\(getter, name, \*args, \*\*kwargs\)`"),
+    ("scope getter arity", lambda: _init_of(lambda: _in_getter_scope(lambda g: 1)),
+     sj.ScopeTypeError, r"custom getter of variable a/v cannot be called"),
+    ("partitioner arity", lambda: _init_of(lambda: sj.get_variable(
+        "v", [4, 2], partitioner=lambda: [2, 1])), sj.ScopeTypeError,
+     r"The partitioner of variable v cannot be called as `partitioner\(shape=..., dtype=...\)`"),
+    ("regularizer arity", lambda: _applied(lambda: (
+        sj.get_variable("v", [2], regularizer=lambda: 1.0), sj.get_regularization_loss())),
+     sj.ScopeTypeError, r"The regularizer of variable v cannot be called as `regularizer\(value"),
+    ("regularizer result", lambda: _applied(lambda: (
+        sj.get_variable("v", [2], regularizer=lambda w: "x"), sj.get_regularization_loss())),
+     sj.ScopeTypeError, r"The regularizer of variable v returned str 'x'; a regularizer returns"),
+    ("constraint arity", lambda: _init_of(lambda: sj.get_variable(
+        "v", [2], constraint=lambda: 1.0)).apply_constraints(), sj.ScopeTypeError,
+     r"The constraint of variable v cannot be called as `constraint\(value\)`"),
+    ("scan_layers 10**12", lambda: _init_of(lambda: sj.scan_layers(lambda x: x, 1.0, 10**12)),
+     sj.ScopeTypeError, r"num_layers=1000000000000 is more than 1048576"),
 ]  # fmt: skip
+
+
+def _assigning(body):
+    """apply(mutable=True) of a model whose scope `s` holds v: f32[2]; body(v) assigns it."""
+
+    def fn():
+        with sj.variable_scope("s"):
+            return body(sj.get_variable("v", [2], initializer=sj.zeros_initializer()))
+
+    model = sj.transform(fn)
+    return model.apply(ParamStore.from_flat_dict({"s/v": jnp.zeros(2)}), mutable=True)
+
+
+def _in_getter_scope(getter):
+    with sj.variable_scope("a", custom_getter=getter):
+        return sj.get_variable("v", [2])
+
+
+def _applied(fn):
+    model = sj.transform(fn)
+    return model.apply(model.init(jax.random.key(0)))
 
 
 @pytest.mark.parametrize(("call", "error", "pattern"), [case[1:] for case in FIXED],
