@@ -12,6 +12,7 @@ and any device count agree bitwise. Padding rows (past the variable's length) ar
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -49,6 +50,17 @@ class BlockedDraw:
         self.row_bytes = math.prod(self.row_shape) * np.dtype(dtype).itemsize
         self.info = _FullShape(shape)
 
+    def _identity(self) -> tuple[Any, ...]:
+        return (self.initializer, self.shape, self.axis, np.dtype(self.dtype))
+
+    # Equal draws share one compiled loop (`_drawn_rows` is jitted with the draw static): an
+    # eager init would otherwise trace and compile a fresh fori_loop body at every call.
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BlockedDraw) and self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
     def _row(self, key: Any, r: Any) -> Any:
         return call_initializer(self.initializer, jax.random.fold_in(key, r), self.row_shape,
                                 self.dtype, self.info)  # fmt: skip
@@ -71,7 +83,11 @@ class BlockedDraw:
 
     def value(self, key: Any) -> Any:
         """The whole variable, on the current device(s)."""
-        return self._rows(key, 0, self.shape[self.axis])
+        try:
+            hash(self)
+        except TypeError:  # an unhashable initializer: no compiled loop to share
+            return self._rows(key, 0, self.shape[self.axis])
+        return _drawn_rows(self, key, self.shape[self.axis])
 
     def sharded(self, key: Any, sharding: NamedSharding, physical: tuple[int, ...]) -> Any:
         """The padded variable, each device drawing only its own rows."""
@@ -88,6 +104,11 @@ class BlockedDraw:
 
         return jax.shard_map(per_device, mesh=sharding.mesh, in_specs=PartitionSpec(),
                              out_specs=PartitionSpec(*spec), check_vma=False)(key)  # fmt: skip
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2))
+def _drawn_rows(draw: BlockedDraw, key: Any, count: int) -> Any:
+    return draw._rows(key, 0, count)
 
 
 __all__ = ["BlockedDraw", "group_rows"]
