@@ -189,3 +189,46 @@ def test_partition_spec_and_logical_partitioners():
     with pytest.raises(ValueError, match=r"shards 2 dimensions; TF1 partitioning"):
         sj.transform(lambda: sj.get_variable("x", [8, 8], partitioner=lambda shape, dtype:
                      PartitionSpec("data", "model")), mesh=MESH_2D).init(KEY)  # fmt: skip
+
+
+def test_counts_on_different_reshaped_meshes_mix_in_one_init():
+    # 2 and 4 parts on an 8-device 1-D mesh live on (2, 4) and (4, 2) views of it; a replicated
+    # variable sorts first. JAX used to name all outputs on the first one's mesh and fail.
+    def fn():
+        sj.get_variable("a", [2])
+        sj.get_variable("w2", [8, 3], partitioner=sj.fixed_size_partitioner(2))
+        sj.get_variable("w4", [10, 3], partitioner=sj.fixed_size_partitioner(4))
+
+    model = sj.transform(fn, mesh=MESH)
+    params = model.init(KEY)
+    assert _leaf(params, "a").sharding.spec == PartitionSpec()
+    assert _leaf(params, "w2").sharding.mesh.shape == {"parts": 2, "replicas": 4}
+    assert _leaf(params, "w4").sharding.mesh.shape == {"parts": 4, "replicas": 2}
+    assert _leaf(params, "w4").shape == (12, 3)  # padded: 10 rows over 4 parts
+    plain = sj.transform(fn).init(KEY)
+    for name in params:
+        np.testing.assert_array_equal(params[name], plain[name], err_msg=name)
+    abstract = model.init_abstract(KEY)
+    for name in params:
+        assert _leaf(abstract, name).sharding.is_equivalent_to(_leaf(params, name).sharding, 2)
+
+
+def test_init_abstract_keeps_python_arguments_static_like_init():
+    def fn(ids, width=3):
+        return sj.get_variable("w", [ids.shape[-1], width])
+
+    model = sj.transform(fn)
+    assert model.init_abstract(KEY, IDS, 5).info("w").shape == (16, 5)
+    assert model.init_abstract(KEY, jax.ShapeDtypeStruct((4,), jnp.int32), width=7)[
+        "w"].shape == (4, 7)  # fmt: skip
+    sharded = sj.transform(fn, mesh=MESH).init_abstract(KEY, IDS, 5)
+    assert _leaf(sharded, "w").shape == (16, 5)
+
+
+def test_abstract_stores_give_logical_views_of_padded_variables():
+    abstract = sj.transform(_lm, mesh=MESH).init_abstract(KEY, IDS)
+    view = abstract["lm/embedding"]
+    assert isinstance(view, jax.ShapeDtypeStruct) and view.shape == (V, D)
+    assert _leaf(abstract, "lm/embedding").shape == (56, D)  # the stored leaf stays padded
+    assert dict(abstract.items())["lm/softmax_w"].shape == (D, V)
+    assert abstract.to_flat_dict()["lm/embedding"].shape == (V, D)

@@ -116,6 +116,8 @@ def layout(name: str, info: VarInfo, mesh: Mesh) -> tuple[NamedSharding, tuple[i
             "under a mesh with Explicit axes. Build the mesh with Auto axes (jax.make_mesh(..., "
             "axis_types=(jax.sharding.AxisType.Auto,) * k)) or choose a dividing shard count."
         )
+    while spec and spec[-1] is None:  # the canonical form, as JAX reports specs: P('x')
+        spec.pop()
     return NamedSharding(target, PartitionSpec(*spec)), tuple(shape)
 
 
@@ -140,6 +142,8 @@ def logical(value: Any, info: VarInfo) -> Any:
     """The logical view of a stored value (drops the padding rows)."""
     if info.physical_shape is None:
         return value
+    if isinstance(value, jax.ShapeDtypeStruct):  # an abstract store (init_abstract)
+        return jax.ShapeDtypeStruct(info.shape, value.dtype)
     axis = info.partition.axis
     return jax.lax.slice_in_dim(value, 0, info.shape[axis], axis=axis)
 

@@ -46,15 +46,13 @@ class Transformed(NamedTuple):
         ``jax.set_mesh``), the ``NamedSharding`` ``init`` gives it; the ``VarInfo`` metadata is
         complete. Use it as a checkpoint restore target or for summaries.
         """
-        abstract = jax.eval_shape(self.init, rng, *args, **kwargs)
+        traced, arrays = arrays_traced(lambda key, a, k: self.init(key, *a, **k), args, kwargs)
+        abstract = jax.eval_shape(traced, rng, arrays)
         mesh = resolve_mesh(self.mesh, "init_abstract")
         if mesh is None:
             return abstract
-        leaves = {}
-        for name, info in abstract.infos().items():
-            sharding, shape = stored_sharding(name, info, mesh)
-            leaves[name] = jax.ShapeDtypeStruct(shape, info.dtype, sharding=sharding)
-        return abstract.replace(leaves)
+        return jax.tree.map(lambda leaf, sharding: jax.ShapeDtypeStruct(
+            leaf.shape, leaf.dtype, sharding=sharding), abstract, store_shardings(abstract, mesh))
 
 
 def transform(fn: Callable[..., Any], *, root: Scope | None = None,
@@ -118,23 +116,24 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None,
 
         Array arguments are traced; everything else (flags, sizes) stays static Python.
         """
-        leaves, treedef = jax.tree.flatten((args, kwargs))
-        arrays = [i for i, leaf in enumerate(leaves) if isinstance(leaf, jax.Array | np.ndarray)]
 
-        def traced_init(key: Any, array_leaves: list[Any]) -> Any:
-            filled = list(leaves)
-            for i, leaf in zip(arrays, array_leaves, strict=True):
-                filled[i] = leaf
-            call_args, call_kwargs = jax.tree.unflatten(treedef, filled)
+        def call(key: Any, call_args: Any, call_kwargs: Any) -> Any:
             out, store = run_init(key, active, call_args, call_kwargs)
             return (out, store) if with_output else store  # `init` lets XLA drop the output
 
+        traced_init, arrays = arrays_traced(call, args, kwargs)
+        # The stores' shardings, given to jit: JAX would otherwise name every output sharding on
+        # one mesh, which cannot express a partition count laid out on a reshaped mesh. Costs
+        # one abstract trace.
+        abstract = jax.eval_shape(traced_init, rng, arrays)
+        store = store_shardings(abstract[1] if with_output else abstract, active)
+        out_shardings = (None, store) if with_output else store
         # Explicit-axis meshes need a mesh context for jit (not possible inside a trace, where
         # the caller's jax.set_mesh applies).
         explicit = AxisType.Explicit in active.axis_types
         context_mesh = jax.set_mesh(active) if explicit and not is_tracer(rng) else nullcontext()
         with context_mesh:
-            return jax.jit(traced_init)(rng, [leaves[i] for i in arrays])
+            return jax.jit(traced_init, out_shardings=out_shardings)(rng, arrays)
 
     @functools.wraps(fn)
     def init_with_output(rng: Any, *args: Any, **kwargs: Any) -> tuple[Any, ParamStore]:
@@ -169,6 +168,32 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None,
         # must see (params, *args), not fn's own parameters.
         del pure_fn.__wrapped__
     return Transformed(init=init, apply=apply, init_with_output=init_with_output, mesh=mesh)
+
+
+def store_shardings(abstract: ParamStore, mesh: Mesh) -> ParamStore:
+    """The shardings ``init`` gives ``abstract``'s variables on ``mesh``, as a store-shaped tree."""
+    infos = abstract.infos()
+    shardings = [stored_sharding(name, infos[name], mesh)[0] for name in abstract.names()]
+    return jax.tree.unflatten(jax.tree.structure(abstract), shardings)
+
+
+def arrays_traced(call: Callable[[Any, Any, Any], Any], args: Any,
+                  kwargs: Any) -> tuple[Callable[[Any, list[Any]], Any], list[Any]]:  # fmt: skip
+    """``(traced(key, arrays), arrays)``: ``call(key, args, kwargs)`` with only the array leaves
+    of ``args``/``kwargs`` as arguments, so a transform (jit, eval_shape) traces those and keeps
+    everything else (flags, sizes) static Python -- as an eager ``init`` sees them."""
+    leaves, treedef = jax.tree.flatten((args, kwargs))
+    where = [i for i, leaf in enumerate(leaves)
+             if isinstance(leaf, jax.Array | np.ndarray | jax.ShapeDtypeStruct)]  # fmt: skip
+
+    def traced(key: Any, array_leaves: list[Any]) -> Any:
+        filled = list(leaves)
+        for i, leaf in zip(where, array_leaves, strict=True):
+            filled[i] = leaf
+        call_args, call_kwargs = jax.tree.unflatten(treedef, filled)
+        return call(key, call_args, call_kwargs)
+
+    return traced, [leaves[i] for i in where]
 
 
 def _check_mutable(mutable: Any) -> bool | frozenset[str]:
