@@ -226,6 +226,16 @@ class _SJEngine:
         return np.asarray(value, dtype=dtype)
 
 
+def scopejax_api() -> Api:
+    """An ``Api`` over scopejax, for running programs inside the caller's own transform."""
+    return Api(_SJEngine)
+
+
+def run_program(prog: Program, api: Api) -> None:
+    """Runs ``prog`` on ``api``; an exception escaping it becomes the log's last event."""
+    _run(prog, api)
+
+
 def run_scopejax(prog: Program, *, x64: bool = False) -> list[tuple[Any, ...]]:
     """The event log of ``prog`` run by ``scopejax.transform(...).init``."""
 
