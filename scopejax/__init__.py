@@ -4,6 +4,9 @@ Immutable ``Scope`` values, a ``ParamStore`` pytree of named variables, TF1's ex
 and ``transform`` to turn a TF1-style function into pure ``init`` / ``apply``.
 """
 
+import importlib as _importlib
+from typing import Any as _Any
+
 from scopejax import pure
 from scopejax._src.caching import CachingDeviceError
 from scopejax._src.context import (
@@ -17,6 +20,7 @@ from scopejax._src.errors import (
     DtypeMismatchError,
     InitializerError,
     InitializerTypeError,
+    MissingExtraError,
     NoRngError,
     NotMutableError,
     NoTransformError,
@@ -78,6 +82,8 @@ from scopejax._src.spec_partitioners import logical_partitioner
 from scopejax._src.stacking import scan_layers
 from scopejax._src.state import assign, assign_add, assign_moving_average, assign_sub
 from scopejax._src.store import ParamStore
+from scopejax._src.summary import Summary, SummaryArgumentError, SummaryTypeError, summary
+from scopejax._src.summary_render import print_summary
 from scopejax._src.transform import Transformed, transform
 from scopejax._src.varinfo import GLOBAL_VARIABLES, TRAINABLE_VARIABLES, VarInfo
 
@@ -92,6 +98,7 @@ __all__ = [
     "GraphKeys",
     "InitializerError",
     "InitializerTypeError",
+    "MissingExtraError",
     "NoRngError",
     "NoTransformError",
     "NotMutableError",
@@ -109,6 +116,9 @@ __all__ = [
     "ShapeMismatchError",
     "StoreStructureError",
     "StoreTypeError",
+    "Summary",
+    "SummaryArgumentError",
+    "SummaryTypeError",
     "TFInitializer",
     "TRAINABLE_VARIABLES",
     "TransformLeakError",
@@ -124,6 +134,7 @@ __all__ = [
     "assign_moving_average",
     "assign_sub",
     "compute_fans",
+    "checkpoint",
     "cond",
     "constant_initializer",
     "get_collection",
@@ -133,6 +144,7 @@ __all__ = [
     "fixed_size_partitioner",
     "get_variable",
     "get_variable_scope",
+    "interop",
     "glorot_normal_initializer",
     "glorot_uniform_initializer",
     "l1_l2_regularizer",
@@ -144,6 +156,7 @@ __all__ = [
     "no_regularizer",
     "ones_initializer",
     "orthogonal_initializer",
+    "print_summary",
     "pure",
     "random_normal_initializer",
     "random_uniform_initializer",
@@ -151,6 +164,8 @@ __all__ = [
     "scan",
     "scan_layers",
     "sum_regularizer",
+    "summary",
+    "tf_checkpoint",
     "transform",
     "truncated_normal_initializer",
     "variable_axis_size_partitioner",
@@ -161,8 +176,25 @@ __all__ = [
     "zeros_initializer",
 ]
 
+# Submodules for optional features load on first use: `scopejax.checkpoint` needs orbax
+# (the `ckpt` extra); `interop` and `tf_checkpoint` need nothing extra but are rarely used.
+_LAZY_SUBMODULES = ("checkpoint", "interop", "tf_checkpoint")
+
+
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY_SUBMODULES:
+        return _importlib.import_module(f"scopejax.{name}")
+    raise AttributeError(f"module 'scopejax' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+
+
 # Public objects report `scopejax` as their module so tracebacks and reprs read well.
 for _name in __all__:
+    if _name in _LAZY_SUBMODULES:
+        continue
     _obj = globals()[_name]
     if isinstance(_obj, type) or (callable(_obj) and hasattr(_obj, "__module__")):
         try:

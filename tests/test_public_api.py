@@ -36,9 +36,27 @@ def test_errors_inherit_builtins():
             continue
         if inspect.isclass(obj) and issubclass(obj, Exception):
             assert issubclass(obj, scopejax.ScopeJaxError)
-            assert issubclass(obj, ValueError | TypeError | RuntimeError), name
+            assert issubclass(obj, ValueError | TypeError | RuntimeError | ImportError), name
 
 
 def test_pure_module():
     assert pure.__all__ == ["ParamStore", "Scope", "get_variable"]
     assert pure.Scope is scopejax.Scope
+
+
+def test_optional_submodules_load_lazily_and_name_their_extra():
+    import subprocess
+    import sys
+
+    # Importing scopejax does not import orbax; `scopejax.checkpoint` does, on first use.
+    code = ("import sys, scopejax; assert 'orbax' not in sys.modules; "
+            "assert {'checkpoint', 'interop', 'tf_checkpoint'} <= set(dir(scopejax)); "
+            "scopejax.checkpoint.save; assert 'orbax.checkpoint' in sys.modules")  # fmt: skip
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    # Without orbax the error names the extra to install.
+    code = ("import sys; sys.modules['orbax'] = None; sys.modules['orbax.checkpoint'] = None\n"
+            "import scopejax\ntry:\n    scopejax.checkpoint\n"
+            "except scopejax.MissingExtraError as e:\n    print(e)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], check=True, timeout=120,
+                         capture_output=True, text=True).stdout  # fmt: skip
+    assert "scopejax.checkpoint needs the `ckpt` extra: pip install 'scopejax[ckpt]'" in out

@@ -122,6 +122,10 @@ class CustomGetterError(ScopeJaxError, ValueError):
     """A custom getter that cannot be called (TF1 raises ValueError here)."""
 
 
+class MissingExtraError(ScopeJaxError, ImportError):
+    """An optional dependency (a ``pip install scopejax[extra]``) is needed but not installed."""
+
+
 class RegularizerError(ScopeJaxError, ValueError):
     """A regularizer scale that TF1 rejects: an integer or a negative number (ValueError in TF1)."""
 
