@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the main job: a small TF1-style model that inits, trains a few steps and prints its variables.
-EXTRAS="examples"
+# Runs the main job: the TF1-style character LSTM language model (examples/char_lstm.py), sharded
+# over 8 virtual CPU devices, with checkpoints in runs/char_lstm (a rerun resumes; --fresh restarts).
+EXTRAS="examples,ckpt,ui"
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
-exec .venv/bin/python examples/tf1_style_mlp.py "$@"
+exec .venv/bin/python examples/char_lstm.py "$@"

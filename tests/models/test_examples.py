@@ -34,3 +34,40 @@ def test_readme_training_recipe_is_the_example_code():
     code_lines = [re.sub(r"\s+#.*", "", line).strip() for line in block.splitlines()]
     missing = [line for line in code_lines if line and line not in source]
     assert not missing, f"README lines not in the example: {missing}"
+
+
+def test_flagship_char_lstm_trains_summarises_checkpoints_and_resumes(tmp_path, capsys):
+    import char_lstm
+
+    ckpt = str(tmp_path / "ckpt")
+    result = char_lstm.main(["--tiny", "--ckpt-dir", ckpt, "--no-progress"])
+    out = capsys.readouterr().out
+    losses, params = result["losses"], result["params"]
+    assert len(losses) == 30 and np.mean(losses[-5:]) < 0.85 * np.mean(losses[:5])
+    # TF1 names, the partitioned (uneven: vocab % 8 != 0) embedding and softmax, the summary.
+    assert set(params.names()) == {
+        "lm/embedding", "lm/softmax_w", "lm/softmax_b",
+        "lm/rnn/multi_rnn_cell/cell_0/lstm_cell/kernel",
+        "lm/rnn/multi_rnn_cell/cell_0/lstm_cell/bias"}  # fmt: skip
+    vocab = result["config"].vocab
+    assert vocab % 8 and params["lm/embedding"].shape == (vocab, 16)
+    assert params.info("lm/softmax_w").partition is not None
+    assert "lm/embedding" in out and "8 on axis 0" in out and "Total: 5 variables" in out
+    assert result["sample"].startswith("def ") and len(result["sample"]) == 4 + 60
+    assert "validation loss" in out
+    # A second run resumes from the last checkpoint and continues the same data stream.
+    again = char_lstm.main(["--tiny", "--steps", "33", "--ckpt-dir", ckpt, "--no-progress",
+                            "--no-summary"])  # fmt: skip
+    assert "Resumed from step 29" in capsys.readouterr().out
+    assert again["start"] == 30 and len(again["losses"]) == 3
+
+
+def test_tf1_style_mlp_example_runs():
+    import subprocess
+
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "tf1_style_mlp.py"),
+                          "--steps", "60"], capture_output=True, text=True, timeout=300,
+                         check=True).stdout  # fmt: skip
+    assert "mlp/dense_1/kernel" in out and "mlp/logits/bias" in out
+    losses = [float(m) for m in re.findall(r"loss (\d+\.\d+)", out)]
+    assert losses[-1] < losses[0]
