@@ -142,12 +142,12 @@ MESH = jax.make_mesh((2, 4), ("data", "model"), axis_types=(AxisType.Auto,) * 2)
 X = jnp.ones((2, 4))
 
 SHARDED_TEXT = """\
-name       shape    dtype    params  bytes  per device  partitions                   sharding               trainable  collections
----------  -------  -------  ------  -----  ----------  ---------------------------  ---------------------  ---------  -----------
-b          (6,)     float32       6   24 B        24 B                               replicated             yes
-emb/table  (13, 4)  float32      52  208 B        32 B  8 on axis 0, stored (16, 4)  P(('data', 'model'),)  yes
-enc/w      (4, 6)   float32      24   96 B        32 B  4 on axis 1, stored (4, 8)   P(None, 'model')       yes
-step       ()       int32         1    4 B         4 B                               replicated             no         counters
+name       shape    dtype    params  bytes  per device  partitions                   sharding              trainable  collections
+---------  -------  -------  ------  -----  ----------  ---------------------------  --------------------  ---------  -----------
+b          (6,)     float32       6   24 B        24 B                               replicated            yes
+emb/table  (13, 4)  float32      52  208 B        32 B  8 on axis 0, stored (16, 4)  P(('data', 'model'))  yes
+enc/w      (4, 6)   float32      24   96 B        32 B  4 on axis 1, stored (4, 8)   P(None, 'model')      yes
+step       ()       int32         1    4 B         4 B                               replicated            no         counters
 Total: 4 variables, 83 params, 332 B, 92 B per device (most loaded of 8 devices); stored with padding: 412 B
 Trainable: 3 variables, 82 params, 328 B; non-trainable: 1 variable, 1 param, 4 B"""  # noqa: E501
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import jax
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec
+from jax.sharding import NamedSharding
 
 from scopejax._src.errors import MissingExtraError, ScopeJaxError
 from scopejax._src.store import ParamStore
@@ -334,7 +334,7 @@ def _layout(sharding: Any, ndim: int, devices: int) -> str:
         spec = list(sharding.spec)
         while spec and spec[-1] is None:
             spec.pop()
-        return repr(PartitionSpec(*spec))
+        return f"P({', '.join(map(repr, spec))})"
     return type(sharding).__name__
 
 
