@@ -46,6 +46,7 @@ from scopejax._src.checkpoint_format import (
     verify_checksums,
     zero_padding,
 )
+from scopejax._src.errors import check_path
 from scopejax._src.runs import is_tracer
 from scopejax._src.store import ParamStore, ensure_store
 from scopejax._src.varinfo import VarInfo
@@ -94,7 +95,7 @@ class CheckpointManager:
 
     def __init__(self, directory: str | os.PathLike[str], *, max_to_keep: int | None = None,
                  async_save: bool = False, create: bool = True) -> None:  # fmt: skip
-        self._directory = Path(os.path.abspath(os.fspath(directory)))
+        self._directory = Path(os.path.abspath(check_path(directory, "CheckpointManager")))
         if not create:
             _check_directory(self._directory)
         if max_to_keep is not None and (isinstance(max_to_keep, bool)

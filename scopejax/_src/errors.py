@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -154,3 +155,19 @@ def call_user(fn: Callable[..., Any], role: str, convention: str, /, *args: Any,
         except ValueError:  # no signature to check (some builtins): cannot tell, keep the error
             pass
         raise
+
+
+def check_path(value: Any, what: str) -> str:
+    """``os.fspath(value)`` for a non-empty ``str`` path, else a :class:`ScopeTypeError`."""
+    text = None
+    if not isinstance(value, bytes):
+        try:
+            text = os.fspath(value)
+        except TypeError:
+            pass
+    if not isinstance(text, str) or not text:
+        raise ScopeTypeError(
+            f"{what}: expected a non-empty path (a str or os.PathLike), got "
+            f"{type(value).__name__} {value!r:.60}."
+        )
+    return text

@@ -34,6 +34,7 @@ from scopejax._src.checkpoint_format import (
     varinfo_from_json,
     varinfo_to_json,
 )
+from scopejax._src.errors import check_path
 from scopejax._src.store import ParamStore, ensure_store
 
 _META_KEY = "scopejax"
@@ -67,7 +68,7 @@ def export_safetensors(path: str | os.PathLike[str], store: ParamStore) -> None:
                 "scopejax.checkpoint.save for multi-host runs.")
     tensors = store.to_flat_dict()  # logical views: the padding is not exported
     variables = {name: varinfo_to_json(info) for name, info in store.infos().items()}
-    target = Path(os.path.abspath(os.fspath(path)))
+    target = Path(os.path.abspath(check_path(path, "export_safetensors")))
     if target.is_dir():
         raise CheckpointError(f"export_safetensors: {target} is a directory; give a file name "
                               "such as model.safetensors.")
@@ -96,7 +97,7 @@ def import_safetensors(path: str | os.PathLike[str],
       CheckpointCorruptError: the file is truncated or not safetensors.
       CheckpointMismatchError: names, shapes or dtypes differ from ``target``'s (all listed).
     """
-    source = Path(os.path.abspath(os.fspath(path)))
+    source = Path(os.path.abspath(check_path(path, "import_safetensors")))
     if not source.is_file():
         raise CheckpointNotFoundError(f"import_safetensors: no file at {source}.")
     try:

@@ -28,6 +28,7 @@ from typing import Any
 import ml_dtypes
 import numpy as np
 
+from scopejax._src.errors import check_path
 from scopejax._src.tf_crc32c import crc32c, unmask
 from scopejax._src.tf_errors import (
     CheckpointFormatError,
@@ -181,7 +182,7 @@ def slice_key(name: str, extents: tuple[tuple[int, int], ...]) -> bytes:
 def resolve_prefix(path: str | os.PathLike[str]) -> str:
     """The checkpoint prefix for ``path``: a prefix, its ``.index`` file, or a directory (its
     ``checkpoint`` state file names the latest checkpoint, as ``tf.train.latest_checkpoint``)."""
-    text = os.fspath(path)
+    text = check_path(path, "TF checkpoint path")
     if text.endswith(".index"):
         text = text[: -len(".index")]
     elif _DATA.search(text):

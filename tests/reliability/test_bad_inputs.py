@@ -689,3 +689,49 @@ def _applied(fn):
 def test_inputs_fixed_after_fuzzing(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+# ------------------------------------------- the optional modules: garbage in, documented errors
+
+CK_DIR = st.sampled_from(["", "/nonexistent/ckpt", 3, None, b"x", Opaque()])
+
+
+def _optional_calls(tmp: str):
+    """``(label, thunk-maker)``: each public function of the optional modules, fed garbage."""
+    from scopejax import checkpoint as ck
+    from scopejax import interop
+    from scopejax import tf_checkpoint as tfc
+
+    return [
+        ("summary", lambda g: sj.summary(g)),
+        ("summary depth", lambda g: sj.summary(STORE, depth=g)),
+        ("summary render", lambda g: sj.summary(STORE).render(g)),
+        ("save store", lambda g: ck.save(f"{tmp}/a", g, step=1)),
+        ("save step", lambda g: ck.save(f"{tmp}/b", STORE, step=g)),
+        ("restore dir", lambda g: ck.restore(g)),
+        ("restore target", lambda g: ck.restore(f"{tmp}/none", g)),
+        ("manager dir", lambda g: ck.CheckpointManager(g, create=False)),
+        ("export", lambda g: ck.export_safetensors(g, STORE)),
+        ("import", lambda g: ck.import_safetensors(g)),
+        ("tf list", lambda g: tfc.list_variables(g)),
+        ("tf load", lambda g: tfc.load_checkpoint(g, STORE)),
+        ("to flax", lambda g: interop.to_flax_variables(g)),
+        ("from flax", lambda g: interop.from_flax_variables(g)),
+        ("from haiku", lambda g: interop.from_haiku_params(g)),
+        ("trainable mask", lambda g: interop.trainable_mask(STORE, g)),
+    ]
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_optional_modules_raise_only_documented_errors(tmp_path_factory, data):
+    tmp = str(tmp_path_factory.mktemp("garbage"))
+    calls = _optional_calls(tmp)
+    label, call = data.draw(st.sampled_from(calls), label="function")
+    garbage = data.draw(st.one_of(GARBAGE, CK_DIR), label="argument")
+    try:
+        call(garbage)
+    except sj.ScopeJaxError as e:
+        assert_documented(e)
+    except FileNotFoundError as e:  # tf_checkpoint's not-found error is also a ScopeJaxError
+        raise AssertionError(f"{label}: bare FileNotFoundError {e}") from e
