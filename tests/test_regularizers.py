@@ -442,7 +442,7 @@ def test_get_variable_keeps_the_regularizer():
 def tf():
     return pytest.importorskip(
         "tensorflow",
-        reason="tensorflow-cpu not installed (pip install 'scopejax[tf]'); differential tests",
+        reason="tensorflow not installed (pip install 'scopejax[tf]'); differential tests",
     )
 
 

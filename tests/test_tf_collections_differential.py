@@ -31,7 +31,7 @@ import pytest
 
 tf = pytest.importorskip(
     "tensorflow",
-    reason="tensorflow-cpu not installed (pip install scopejax[tf]); differential tests need it",
+    reason="tensorflow not installed (pip install scopejax[tf]); differential tests need it",
 )
 
 from hypothesis import given, settings  # noqa: E402
