@@ -62,6 +62,16 @@ class Restored(NamedTuple):
       params: the ``ParamStore``, laid out as the target (or on one device without a target).
       extra: the arrays saved with ``extra=``, in ``extra_target``'s structure (``None`` if not
         requested).
+
+    >>> import tempfile, jax.numpy as jnp
+    >>> from scopejax import ParamStore
+    >>> from scopejax.checkpoint import CheckpointManager
+    >>> with CheckpointManager(tempfile.mkdtemp()) as manager:
+    ...     manager.save(3, ParamStore.from_flat_dict({"w": jnp.ones(2)}),
+    ...                  extra={"step": jnp.array(3)})
+    ...     r = manager.restore(extra_target={"step": jnp.array(0)})
+    >>> r.step, r.params.names(), int(r.extra["step"])
+    (3, ('w',), 3)
     """
 
     step: int
@@ -420,6 +430,13 @@ def restore(directory: str | os.PathLike[str], target: ParamStore | None = None,
     See :meth:`CheckpointManager.restore` for ``target`` (an abstract store: arrays land in its
     shardings, on any mesh) and the errors. Nothing on disk is changed.
 
+    >>> import tempfile, jax.numpy as jnp
+    >>> from scopejax import ParamStore, checkpoint
+    >>> path = tempfile.mkdtemp()
+    >>> checkpoint.save(path, ParamStore.from_flat_dict({"w": jnp.arange(3.0)}), step=5)
+    >>> checkpoint.restore(path)["w"].tolist()  # no target: whole arrays on one device
+    [0.0, 1.0, 2.0]
+
     TF1 equivalent: ``tf.compat.v1.train.Saver().restore(sess, tf.train.latest_checkpoint(d))``.
     """
     with CheckpointManager(directory, create=False) as manager:
@@ -427,13 +444,36 @@ def restore(directory: str | os.PathLike[str], target: ParamStore | None = None,
 
 
 def latest_step(directory: str | os.PathLike[str]) -> int | None:
-    """The newest committed step in ``directory`` (``None`` if there is none)."""
+    """The newest committed step in ``directory`` (``None`` if there is none).
+
+    >>> import tempfile, jax.numpy as jnp
+    >>> from scopejax import ParamStore, checkpoint
+    >>> path = tempfile.mkdtemp()
+    >>> print(checkpoint.latest_step(path))
+    None
+    >>> for step in (10, 20):
+    ...     checkpoint.save(path, ParamStore.from_flat_dict({"w": jnp.ones(2)}), step=step)
+    >>> checkpoint.latest_step(path)
+    20
+    """
     with CheckpointManager(directory, create=False) as manager:
         return manager.latest_step()
 
 
 def read_infos(directory: str | os.PathLike[str], step: int | None = None) -> dict[str, VarInfo]:
-    """The saved ``VarInfo`` of every variable of a checkpoint (logical layout, no callables)."""
+    """The saved ``VarInfo`` of every variable of a checkpoint (logical layout, no callables).
+
+    >>> import tempfile, jax.numpy as jnp
+    >>> from scopejax import ParamStore, VarInfo, checkpoint
+    >>> store = ParamStore.from_flat_dict(
+    ...     {"n": jnp.zeros((), jnp.int32)},
+    ...     {"n": VarInfo((), jnp.int32, trainable=False, collections=("variables",))})
+    >>> path = tempfile.mkdtemp()
+    >>> checkpoint.save(path, store, step=0)
+    >>> info = checkpoint.read_infos(path)["n"]
+    >>> info.trainable, info.collections
+    (False, ('variables',))
+    """
     with CheckpointManager(directory, create=False) as manager:
         return manager.read_infos(step)
 

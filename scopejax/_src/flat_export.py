@@ -86,6 +86,13 @@ def import_safetensors(path: str | os.PathLike[str],
                        target: ParamStore | None = None) -> ParamStore:  # fmt: skip
     """Reads a safetensors file written by :func:`export_safetensors` (or any flat one).
 
+    >>> import os, tempfile, jax.numpy as jnp
+    >>> from scopejax import ParamStore
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.safetensors")
+    >>> export_safetensors(path, ParamStore.from_flat_dict({"enc/w": jnp.eye(2)}))
+    >>> import_safetensors(path)["enc/w"].tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+
     Args:
       path: the file.
       target: a store (or abstract store) of the model: names, shapes and dtypes are checked,

@@ -26,6 +26,9 @@ class GraphKeys:
     """The standard collection keys (TF1: ``tf.compat.v1.GraphKeys``), same strings as TF.
 
     Any other string is a custom collection.
+
+    >>> GraphKeys.TRAINABLE_VARIABLES, GraphKeys.REGULARIZATION_LOSSES
+    ('trainable_variables', 'regularization_losses')
     """
 
     GLOBAL_VARIABLES = GLOBAL_VARIABLES
@@ -143,12 +146,29 @@ def add_to_collection(key: str, value: Any) -> None:
 
     The value is named ``"<current scope>/<key>:0"`` for ``get_collection``'s scope filter.
     TF1 equivalent: ``tf.compat.v1.add_to_collection``.
+
+    >>> import scopejax
+    >>> def f():
+    ...     with scopejax.variable_scope("head"):
+    ...         scopejax.add_to_collection("metrics", 0.5)
+    ...     scopejax.add_to_collection("metrics", 2.0)
+    ...     return scopejax.get_collection("metrics"), scopejax.get_collection("metrics", "head")
+    >>> scopejax.transform(f).init_with_output(None)[0]
+    ([0.5, 2.0], [0.5])
     """
     add_to_collections([key], value)
 
 
 def add_to_collections(keys: Iterable[str], value: Any) -> None:
-    """Adds ``value`` to each collection in ``keys`` (TF1: ``tf.compat.v1.add_to_collections``)."""
+    """Adds ``value`` to each collection in ``keys`` (TF1: ``tf.compat.v1.add_to_collections``).
+
+    >>> import scopejax
+    >>> def f():
+    ...     scopejax.add_to_collections(["a", "b"], 1.0)
+    ...     return scopejax.get_collection("a"), scopejax.get_collection("b")
+    >>> scopejax.transform(f).init_with_output(None)[0]
+    ([1.0], [1.0])
+    """
     frame = context.current_frame("add_to_collection")
     if isinstance(keys, str):
         keys = [keys]
@@ -176,6 +196,15 @@ def get_regularization_losses(scope: str | None = None) -> list[Any]:
     One loss per regularised variable created (or used, in apply) so far, in creation order,
     plus values added to ``GraphKeys.REGULARIZATION_LOSSES``; ``scope`` filters as in
     :func:`get_collection`.
+
+    >>> import jax.numpy as jnp, scopejax
+    >>> def f():
+    ...     with scopejax.variable_scope("m", regularizer=scopejax.l2_regularizer(0.5)):
+    ...         scopejax.get_variable("w", initializer=jnp.array([2.0]))
+    ...         scopejax.get_variable("b", initializer=jnp.array([4.0]))
+    ...     return [float(x) for x in scopejax.get_regularization_losses()]
+    >>> scopejax.transform(f).init_with_output(None)[0]
+    [1.0, 4.0]
     """
     return get_collection(GraphKeys.REGULARIZATION_LOSSES, scope)
 

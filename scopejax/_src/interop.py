@@ -206,6 +206,15 @@ def to_haiku_state(store: ParamStore) -> dict[str, dict[str, Any]]:
     """The non-trainable variables as Haiku ``state`` (same layout as :func:`to_haiku_params`).
 
     Haiku equivalent: the state from ``hk.transform_with_state(f).init(rng, x)``.
+
+    >>> import jax.numpy as jnp
+    >>> from scopejax import ParamStore, VarInfo
+    >>> store = ParamStore.from_flat_dict(
+    ...     {"bn/moving_mean": jnp.zeros(2), "bn/gamma": jnp.ones(2)},
+    ...     {"bn/moving_mean": VarInfo((2,), jnp.float32, trainable=False,
+    ...                                collections=("variables",))})
+    >>> to_haiku_state(store)
+    {'bn': {'moving_mean': Array([0., 0.], dtype=float32)}}
     """
     return _to_haiku(ensure_store(store, "to_haiku_state").filter(trainable=False))
 

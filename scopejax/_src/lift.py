@@ -148,6 +148,17 @@ def cond(pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any],
     """``jax.lax.cond`` whose branches may call ``get_variable`` (TF1: ``tf.cond``).
 
     As in TF1, ``init`` creates the variables of *both* branches (true first), whatever ``pred``.
+
+    >>> import jax, jax.numpy as jnp, scopejax
+    >>> def gate(x, big):
+    ...     return scopejax.cond(big, lambda v: v * scopejax.get_variable("a", []),
+    ...                          lambda v: v + scopejax.get_variable("b", []), x)
+    >>> model = scopejax.transform(gate)
+    >>> params = model.init(jax.random.key(0), jnp.ones(2), True)
+    >>> params.names()
+    ('a', 'b')
+    >>> jax.jit(model.apply)(params, jnp.ones(2), False).shape
+    (2,)
     """
     check_callable(true_fun, "cond", "true_fun")
     check_callable(false_fun, "cond", "false_fun")
@@ -170,6 +181,16 @@ def while_loop(cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any],
     """``jax.lax.while_loop`` whose condition and body may call ``get_variable``.
 
     TF1 equivalent: ``tf.while_loop``. The body's variables are created as if it ran once.
+
+    >>> import jax, jax.numpy as jnp, scopejax
+    >>> def grow(x):
+    ...     step = lambda v: v * (1.0 + jnp.abs(scopejax.get_variable("rate", [])))
+    ...     return scopejax.while_loop(lambda v: v.sum() < 100.0, step, x)
+    >>> model = scopejax.transform(grow)
+    >>> params = model.init(jax.random.key(0), jnp.ones(2))
+    >>> params = params.replace({"rate": 1.0})
+    >>> model.apply(params, jnp.ones(2)).tolist()
+    [64.0, 64.0]
     """
     check_callable(cond_fun, "while_loop", "cond_fun")
     check_callable(body_fun, "while_loop", "body_fun")
@@ -194,6 +215,14 @@ def vmap(fn: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
     Every example sees the same variables (created once, during init, from the first example)
     and draws its own ``next_rng_key`` keys. Keyword arguments are not mapped. To batch the
     *variables* instead (an ensemble), ``jax.vmap`` the transformed ``init``/``apply``.
+
+    >>> import jax, jax.numpy as jnp, scopejax
+    >>> def per_example(x):  # x: one example of shape (3,)
+    ...     return x @ scopejax.get_variable("w", [3, 2])
+    >>> model = scopejax.transform(lambda xs: scopejax.vmap(per_example)(xs))
+    >>> params = model.init(jax.random.key(0), jnp.ones((4, 3)))
+    >>> params["w"].shape, model.apply(params, jnp.ones((4, 3))).shape
+    ((3, 2), (4, 2))
     """
     check_callable(fn, "vmap", "fn")
 
@@ -252,6 +281,14 @@ def remat(fn: Callable[..., Any], *, prevent_cse: bool = True, policy: Any = Non
     ``init`` runs ``fn`` directly (the values are the same); ``apply`` recomputes ``fn``'s
     activations in the backward pass instead of storing them. Assignments inside ``fn`` (batch
     norm statistics) are carried out of the checkpoint.
+
+    >>> import jax, jax.numpy as jnp, scopejax
+    >>> def block(x):
+    ...     return jnp.tanh(x @ scopejax.get_variable("w", [2, 2]))
+    >>> model = scopejax.transform(lambda x: scopejax.remat(block)(x).sum())
+    >>> params = model.init(jax.random.key(0), jnp.ones((1, 2)))
+    >>> jax.grad(model.apply)(params, jnp.ones((1, 2)))["w"].shape
+    (2, 2)
     """
     check_callable(fn, "remat", "fn")
 

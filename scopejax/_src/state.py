@@ -109,12 +109,33 @@ def assign(variable: Any, value: Any) -> Any:
 
 
 def assign_add(variable: Any, delta: Any) -> Any:
-    """``assign(variable, variable + delta)`` (TF1: ``tf.compat.v1.assign_add``)."""
+    """``assign(variable, variable + delta)`` (TF1: ``tf.compat.v1.assign_add``).
+
+    >>> import jax.numpy as jnp, scopejax
+    >>> def count():
+    ...     n = scopejax.get_variable("n", [], jnp.int32, trainable=False)
+    ...     return scopejax.assign_add(n, 2)
+    >>> model = scopejax.transform(count)
+    >>> out, params = model.apply(model.init(None), mutable=True)
+    >>> int(out), int(params["n"])
+    (2, 2)
+    """
     return _assign("assign_add", variable, lambda current: current + delta)
 
 
 def assign_sub(variable: Any, delta: Any) -> Any:
-    """``assign(variable, variable - delta)`` (TF1: ``tf.compat.v1.assign_sub``)."""
+    """``assign(variable, variable - delta)`` (TF1: ``tf.compat.v1.assign_sub``).
+
+    >>> import jax.numpy as jnp, scopejax
+    >>> def spend():
+    ...     budget = scopejax.get_variable("budget", [], trainable=False,
+    ...                                    initializer=scopejax.constant_initializer(10.0))
+    ...     return scopejax.assign_sub(budget, 3.0)
+    >>> model = scopejax.transform(spend)
+    >>> _, params = model.apply(model.init(None), mutable=True)
+    >>> float(params["budget"])
+    7.0
+    """
     return _assign("assign_sub", variable, lambda current: current - delta)
 
 

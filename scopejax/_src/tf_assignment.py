@@ -108,6 +108,18 @@ class LoadReport:
       missing: model variables that got no value (they keep the target's leaf).
       unused: checkpoint tensors loaded into no variable.
       unmatched_rules: ``assignment_map`` rules that matched no checkpoint tensor, as text.
+
+    >>> import jax, jax.numpy as jnp, scopejax
+    >>> from scopejax._src.tf_checkpoint import load_checkpoint
+    >>> from scopejax._src.tf_writer import example_checkpoint
+    >>> def model(x):
+    ...     with scopejax.variable_scope("dense"):
+    ...         x = x @ scopejax.get_variable("kernel", [3, 2])
+    ...     return x * scopejax.get_variable("scale", [])
+    >>> target = scopejax.transform(model).init_abstract(jax.random.key(0), jnp.ones((1, 3)))
+    >>> params, report = load_checkpoint(example_checkpoint(), target, strict=False)
+    >>> dict(report.loaded), report.missing, report.unused
+    ({'dense/kernel': 'dense/kernel'}, ('scale',), ('dense/bias', 'global_step'))
     """
 
     loaded: Mapping[str, str]

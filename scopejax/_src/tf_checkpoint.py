@@ -32,7 +32,13 @@ Pieces = list[tuple[tuple[int, ...], BundleEntry]]
 
 
 class CheckpointVariable(NamedTuple):
-    """One tensor of a checkpoint: its name, full (logical) shape and TF dtype name."""
+    """One tensor of a checkpoint: its name, full (logical) shape and TF dtype name.
+
+    >>> from scopejax._src.tf_writer import example_checkpoint
+    >>> v = list_variables(example_checkpoint())[1]
+    >>> v.name, v.shape, v.dtype
+    ('dense/kernel', (3, 2), 'float32')
+    """
 
     name: str
     shape: tuple[int, ...]
