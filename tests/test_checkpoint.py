@@ -368,6 +368,11 @@ def _data_files(step_dir, item="params"):
             if os.path.basename(d) == "d"]
 
 
+# After tensorstore fails to read a truncated file, orbax may close its asyncio loop while other
+# reads are in flight; tensorstore's late callback then hits the closed loop and Python reports
+# it as "Exception ignored" (seen once in CI, under load). Our CheckpointCorruptError is still
+# raised and asserted below; only that unraisable report from orbax's internals is let through.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("damage", ["truncate", "flip", "metadata", "drop_item"])
 def test_corrupted_checkpoints_are_reported_and_earlier_steps_still_restore(tmp_path, params,
                                                                             damage):
