@@ -150,6 +150,7 @@ __all__ = [
     "l1_l2_regularizer",
     "l1_regularizer",
     "l2_regularizer",
+    "layers",
     "logical_partitioner",
     "min_max_variable_partitioner",
     "next_rng_key",
@@ -177,8 +178,8 @@ __all__ = [
 ]
 
 # Submodules for optional features load on first use: `scopejax.checkpoint` needs orbax
-# (the `ckpt` extra); `interop` and `tf_checkpoint` need nothing extra but are rarely used.
-_LAZY_SUBMODULES = ("checkpoint", "interop", "tf_checkpoint")
+# (the `ckpt` extra); `interop`, `layers` and `tf_checkpoint` need nothing extra.
+_LAZY_SUBMODULES = ("checkpoint", "interop", "layers", "tf_checkpoint")
 
 
 def __getattr__(name: str) -> _Any:

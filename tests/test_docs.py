@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 TF_REASON = ("the TF1 side of docs/migration.md runs under tf.compat.v1 "
              "(pip install 'scopejax[tf]')")
-PUBLIC_SUBMODULES = ("checkpoint", "tf_checkpoint", "interop", "pure")
+PUBLIC_SUBMODULES = ("checkpoint", "tf_checkpoint", "interop", "layers", "pure")
 
 _FENCE = re.compile(r"^```python(?: (?P<tag>\w+))?\n(?P<code>.*?)^```$", re.M | re.S)
 _HEADING = re.compile(r"^(?P<level>#{2,3}) (?P<title>.+)$", re.M)

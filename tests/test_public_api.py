@@ -50,7 +50,7 @@ def test_optional_submodules_load_lazily_and_name_their_extra():
 
     # Importing scopejax does not import orbax; `scopejax.checkpoint` does, on first use.
     code = ("import sys, scopejax; assert 'orbax' not in sys.modules; "
-            "assert {'checkpoint', 'interop', 'tf_checkpoint'} <= set(dir(scopejax)); "
+            "assert {'checkpoint', 'interop', 'layers', 'tf_checkpoint'} <= set(dir(scopejax)); "
             "scopejax.checkpoint.save; assert 'orbax.checkpoint' in sys.modules")  # fmt: skip
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     # Without orbax the error names the extra to install.
