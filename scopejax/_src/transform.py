@@ -32,6 +32,14 @@ class Transformed(NamedTuple):
         whose variables may be assigned) it returns ``(output, updated_params)``, else
         ``output``.
       init_with_output: ``(rng, *args, **kwargs) -> (output, ParamStore)``.
+
+    >>> import jax, jax.numpy as jnp, scopejax
+    >>> model = scopejax.transform(lambda x: x @ scopejax.get_variable("w", [2, 3]))
+    >>> out, params = model.init_with_output(jax.random.key(0), jnp.ones((1, 2)))
+    >>> bool((model.apply(params, jnp.ones((1, 2))) == out).all())
+    True
+    >>> model.init_abstract(jax.random.key(0), jnp.ones((1, 2)))["w"]
+    ShapeDtypeStruct(shape=(2, 3), dtype=float32)
     """
 
     init: Callable[..., ParamStore]

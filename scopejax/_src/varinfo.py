@@ -41,6 +41,13 @@ class VarInfo:
     structure (a model that builds a fresh ``lambda`` on every call does not make ``jax.jit``
     retrace).
 
+    >>> import jax, scopejax
+    >>> def f():
+    ...     scopejax.get_variable("step", [], "int32", trainable=False)
+    >>> info = scopejax.transform(f).init(jax.random.key(0)).info("step")
+    >>> info.shape, info.dtype.name, info.trainable, info.collections
+    ((), 'int32', False, ('variables',))
+
     TF1 equivalent: the Python-side attributes of a ``tf.Variable``.
     """
 
