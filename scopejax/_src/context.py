@@ -88,7 +88,16 @@ def activate(run: Run, root: Scope) -> Iterator[None]:
 
 
 def get_variable_scope() -> Scope:
-    """The current variable scope (TF1: ``tf.compat.v1.get_variable_scope()``)."""
+    """The current variable scope (TF1: ``tf.compat.v1.get_variable_scope()``).
+
+    >>> import scopejax
+    >>> def f():
+    ...     with scopejax.variable_scope("enc", reuse=scopejax.AUTO_REUSE):
+    ...         scope = scopejax.get_variable_scope()
+    ...     return scope.name, scope.reuse is scopejax.AUTO_REUSE
+    >>> scopejax.transform(f).init_with_output(None)[0]
+    ('enc', True)
+    """
     return active_scope(current_frame("get_variable_scope"))
 
 
@@ -148,7 +157,10 @@ class variable_scope:
         self._aux = auxiliary_name_scope
         self._default_name = default_name
         self._reuse = check_reuse(reuse)
-        self._args = dict(
+        args = (initializer, regularizer, caching_device, partitioner, custom_getter, dtype,
+                use_resource, constraint)  # fmt: skip
+        # None when no default is given (the common case): the child copies its parent's.
+        self._args = None if all(a is None for a in args) else dict(
             initializer=initializer, regularizer=regularizer, caching_device=caching_device,
             partitioner=partitioner, custom_getter=custom_getter, dtype=dtype,
             use_resource=use_resource, constraint=constraint,
@@ -170,7 +182,7 @@ class variable_scope:
             if aux and last:  # TF opens a name scope named after the last component
                 names.check_name_scope(last, not in_name_scope, parent.name)
                 in_name_scope = True
-            new = _with_recorded_reuse(given, run).reenter(reuse=self._reuse, **self._args)
+            new = _with_recorded_reuse(given, run).reenter(reuse=self._reuse, **(self._args or {}))
             run.counts.open(new.name)
             self._snapshot = run.counts.snapshot()
         elif given is not None:
@@ -178,7 +190,8 @@ class variable_scope:
             if aux and (given or parent.name):
                 names.check_name_scope(given, not in_name_scope, parent.name)
                 in_name_scope = True
-            new = parent._child(given, reuse=self._reuse, **self._args)
+            new = (parent._plain_child(given, self._reuse) if self._args is None
+                   else parent._child(given, reuse=self._reuse, **self._args))
             run.counts.open(new.name)
         else:
             if self._reuse:
@@ -196,7 +209,8 @@ class variable_scope:
                 names.check_name_scope(self._default_name, not in_name_scope, parent.name)
                 in_name_scope = True
             unique = run.counts.unique_name(parent.name, self._default_name)
-            new = parent._child(unique, reuse=None, **self._args)
+            new = (parent._plain_child(unique, None) if self._args is None
+                   else parent._child(unique, reuse=None, **self._args))
             run.counts.open(new.name)
         self._run = run
         self._entered = new
@@ -263,12 +277,26 @@ def get_variable(
 
     TF1 equivalent: ``tf.compat.v1.get_variable``.
     """
-    frame = current_frame("get_variable")
+    frame = _FRAME.get() or current_frame("get_variable")
+    run = frame.run
+    scope = _with_recorded_reuse(frame.scope, run) if run.reused_tokens else frame.scope
+    if (regularizer is None and caching_device is None and partitioner is None
+            and custom_getter is None and constraint is None and use_resource is None
+            and validate_shape is True and type(name) is str
+            and (trainable is None or trainable is True or trainable is False)
+            and scope.regularizer is None and scope.caching_device is None
+            and scope.partitioner is None and scope.custom_getter is None
+            and scope.constraint is None
+            and (scope.use_resource is None or type(scope.use_resource) is bool)
+            and (initializer is None or callable(initializer))):  # fmt: skip
+        # The plain case (most calls): skip the argument handling when it was done before.
+        value = getter.fast_get_variable(run, scope, name, shape, dtype, initializer, trainable,
+                                         collections)  # fmt: skip
+        if value is not getter.NOT_PREPARED:
+            return value
     return getter.scope_get_variable(
-        frame.run, active_scope(frame), name, shape=shape, dtype=dtype, initializer=initializer,
-        regularizer=regularizer, trainable=trainable, collections=collections,
-        caching_device=caching_device, partitioner=partitioner, validate_shape=validate_shape,
-        use_resource=use_resource, custom_getter=custom_getter, constraint=constraint,
+        run, scope, name, shape, dtype, initializer, regularizer, trainable, collections,
+        caching_device, partitioner, validate_shape, use_resource, custom_getter, constraint,
     )  # fmt: skip
 
 

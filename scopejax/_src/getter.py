@@ -12,7 +12,7 @@ import functools
 import inspect
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -254,6 +254,23 @@ def true_getter(
     del synchronization, aggregation
     if not isinstance(name, str):
         raise ScopeTypeError(f"Variable names must be strings, got {type(name).__name__} {name!r}.")
+    key = None
+    if partitioner is None:
+        key = _request_key(name, shape, dtype, initializer, regularizer, trainable, collections,
+                           caching_device, constraint)  # fmt: skip
+        cache = getattr(source, "prepared", None)
+        prepared = cache.get(key) if key is not None and cache is not None else None
+        if prepared is not None:
+            found = source.existing(name)
+            if found is not None and found[1].partition is None:
+                return _reuse(name, found, prepared.shape, prepared.dtype, reuse, source)
+            if found is None and "/part_" not in name:
+                decision = reuse_table.decide(False, reuse)
+                if decision is reuse_table.Decision.CREATE:
+                    return source.create(name, prepared.info, prepared.make_value,
+                                         prepared.needs_key)  # fmt: skip
+                return _reuse(name, None, prepared.shape, prepared.dtype, reuse, source)
+            # A partitioned variable or a shard: the general path below.
     shape = as_shape(shape, f"variable {name}")
     dtype = canonical_dtype(dtype, f"variable {name}")
     if shape is not None and None not in shape:
@@ -293,6 +310,27 @@ def true_getter(
                 source, name, shape, dtype, initializer, reuse, None, make_info
             )
         raise partitioned.no_partitioner_error(name)
+    if reuse_table.decide(found is not None, reuse) is not reuse_table.Decision.CREATE:
+        return _reuse(name, found, shape, dtype, reuse, source)
+    vshape, vdtype, make, needs_key = _creation(name, shape, dtype, initializer)
+    names.check_variable_name(name, name.rsplit("/", 1)[-1] if name else name)  # after, as in TF
+    info = make_info(vshape, vdtype)
+
+    def make_value(rng: Any) -> Any:
+        try:
+            return make(rng)
+        except (InitializerError, InitializerTypeError) as e:
+            raise _with_name(e, name) from None
+
+    if key is not None:
+        keep = (initializer, regularizer, constraint, caching_device)
+        _remember(source, key, _Prepared(shape, dtype, info, make_value, needs_key, keep))
+    return source.create(name, info, make_value, needs_key)
+
+
+def _reuse(name: str, found: tuple[Any, VarInfo] | None, shape: Shape | None, dtype: np.dtype,
+           reuse: ReuseMode, source: VariableSource) -> Any:  # fmt: skip
+    """The non-creating cells of the reuse table: an error, or the found value checked."""
     decision = reuse_table.decide(found is not None, reuse)
     if decision is reuse_table.Decision.EXISTS_ERROR:
         raise reuse_table.exists_error(name)
@@ -300,31 +338,143 @@ def true_getter(
         from scopejax._src.errors import closest_names
 
         raise reuse_table.missing_error(name, closest_names(name, source.known_names()))
-    if decision is reuse_table.Decision.RETURN:
-        value, info = found  # type: ignore[misc]
-        if shape is not None and not _compatible(shape, info.shape):
-            raise ShapeMismatchError(
-                f"Trying to share variable {name}, but specified shape {_fmt_shape(shape)} and "
-                f"found shape {_fmt_shape(info.shape)}."
-            )
-        if dtype != info.dtype:
-            raise DtypeMismatchError(
-                f"Trying to share variable {name}, but specified dtype {dtype.name} and found "
-                f"dtype {info.dtype.name}. (The requested dtype defaults to the scope's dtype; "
-                f"pass dtype={info.dtype.name!r}.)"
-            )
-        return value
-    vshape, vdtype, make, needs_key = _creation(name, shape, dtype, initializer)
-    names.check_variable_name(name, name.rsplit("/", 1)[-1] if name else name)  # after, as in TF
-    info = make_info(vshape, vdtype)
+    value, info = found  # type: ignore[misc]
+    if shape is not None and not _compatible(shape, info.shape):
+        raise ShapeMismatchError(
+            f"Trying to share variable {name}, but specified shape {_fmt_shape(shape)} and "
+            f"found shape {_fmt_shape(info.shape)}."
+        )
+    if dtype != info.dtype:
+        raise DtypeMismatchError(
+            f"Trying to share variable {name}, but specified dtype {dtype.name} and found "
+            f"dtype {info.dtype.name}. (The requested dtype defaults to the scope's dtype; "
+            f"pass dtype={info.dtype.name!r}.)"
+        )
+    return value
 
-    def make_value(key: Any) -> Any:
+
+NOT_PREPARED = object()
+
+
+def fast_get_variable(source: VariableSource, scope: Scope, name: str, shape: Any, dtype: Any,
+                      initializer: Any, trainable: Any, collections: Any) -> Any:  # fmt: skip
+    """``scope_get_variable`` for a plain request, when it was prepared before; else None.
+
+    The caller guarantees the plain case: ``name`` a str; no regularizer, caching device,
+    partitioner, custom getter or constraint given or set on ``scope``; ``validate_shape`` True;
+    ``trainable`` None or a bool; ``scope.use_resource`` None or a bool. Then every check of
+    ``scope_get_variable`` passes, and with a prepared request ``true_getter`` goes straight to
+    the reuse decision. Returns :data:`NOT_PREPARED` (having done nothing) otherwise.
+    """
+    if dtype is None:
+        dtype = scope.dtype
+    if initializer is None:
+        initializer = scope.initializer
+    full_name = f"{scope.name}/{name}" if scope.name else name
+    key = _request_key(full_name, shape, dtype, initializer, None, trainable, collections, None,
+                       None)  # fmt: skip
+    cache = getattr(source, "prepared", None)
+    prepared = cache.get(key) if key is not None and cache is not None else None
+    if prepared is None:
+        return NOT_PREPARED
+    found = source.existing(full_name)
+    if found is None:
+        if "/part_" in full_name:
+            return NOT_PREPARED
+        if reuse_table.decide(False, scope.reuse) is reuse_table.Decision.CREATE:
+            return source.create(full_name, prepared.info, prepared.make_value,
+                                 prepared.needs_key)  # fmt: skip
+    elif found[1].partition is not None:
+        return NOT_PREPARED
+    return _reuse(full_name, found, prepared.shape, prepared.dtype, scope.reuse, source)
+
+
+class _Prepared(NamedTuple):
+    """The argument work of one successful creation request, reused when it is asked again.
+
+    Everything here is a function of the request's arguments alone (validated shape and dtype,
+    the ``VarInfo``, the lazy ``key -> value`` maker), so a repeated request -- every ``apply``
+    and every later ``init`` of the same model -- skips straight to the reuse decision.
+    """
+
+    shape: Shape
+    dtype: np.dtype
+    info: VarInfo
+    make_value: Callable[[Any], Any]
+    needs_key: bool
+    keep: tuple[Any, ...]  # the objects keyed by identity, kept alive so their ids stay theirs
+
+
+PREPARED_MAX = 1 << 15  # requests remembered per transformed function
+
+
+def _remember(source: VariableSource, key: tuple[Any, ...], prepared: _Prepared) -> None:
+    """Keeps ``prepared`` in the source's cache: the one dict of its ``transform`` (shared by
+    every ``init``/``apply`` call of that model, and by nothing else), if it has one."""
+    cache = getattr(source, "prepared", None)
+    if cache is None:
+        return
+    if len(cache) >= PREPARED_MAX:
+        cache.clear()
+    cache[key] = prepared
+
+
+_BY_VALUE = (str, int, float, bool, type(None))
+
+
+def _request_key(name: str, shape: Any, dtype: Any, initializer: Any, regularizer: Any,
+                 trainable: Any, collections: Any, caching_device: Any,
+                 constraint: Any) -> tuple[Any, ...] | None:  # fmt: skip
+    """A key that determines everything :class:`_Prepared` holds, or None (not cacheable).
+
+    Only plain cases are keyed: a fully defined shape of Python ints, a dtype given as a type,
+    ``np.dtype`` or string, no initializer or a callable one (a constant's dtype and shape are
+    inferred from its value; a shapeless callable is called right away), ``trainable`` a bool or
+    None, collections a list of strings. Types are part of the key (``True == 1``), initializers
+    of scopejax compare by value (they are immutable), other callables by identity.
+    """
+    if type(shape) is int:
+        shape_key: tuple[int, ...] = (shape,)
+    elif type(shape) is tuple or type(shape) is list:
+        shape_key = tuple(shape)
+        for d in shape_key:
+            if type(d) is not int:
+                return None
+    else:
+        return None
+    if type(dtype) in _BY_VALUE or isinstance(dtype, np.dtype):
+        dtype_key: Any = (type(dtype), dtype)
+    elif isinstance(dtype, type):
+        dtype_key = dtype
+    else:
+        return None
+    if initializer is None:
+        init_key: Any = None
+    elif isinstance(initializer, TFInitializer):
         try:
-            return make(key)
-        except (InitializerError, InitializerTypeError) as e:
-            raise _with_name(e, name) from None
-
-    return source.create(name, info, make_value, needs_key)
+            init_key = (type(initializer), hash(initializer), initializer)
+        except TypeError:
+            init_key = ("id", id(initializer))
+    elif callable(initializer):
+        init_key = ("id", id(initializer))
+    else:
+        return None
+    if not (trainable is None or type(trainable) is bool):
+        return None
+    if collections is not None:
+        if type(collections) is not list and type(collections) is not tuple:
+            return None
+        collections = tuple(collections)
+        for c in collections:
+            if type(c) is not str:
+                return None
+    device_key = ((type(caching_device), caching_device) if type(caching_device) in _BY_VALUE
+                  else ("id", id(caching_device)))  # fmt: skip
+    # Canonical dtypes (and so the default initializer) depend on x64 only for 64-bit types.
+    x64 = None if isinstance(dtype, np.dtype) and dtype.itemsize < 8 else jax.config.jax_enable_x64
+    return (name, shape_key, dtype_key, init_key, None if regularizer is None else id(regularizer),
+            trainable, collections, device_key, None if constraint is None else id(constraint),
+            x64)  # fmt: skip
 
 
 _GET_KWARGS = (
@@ -384,16 +534,23 @@ def scope_get_variable(
         use_resource = scope.use_resource
     for flag, value in (("validate_shape", validate_shape), ("use_resource", use_resource),
                         ("trainable", trainable)):  # fmt: skip
-        if value is not None and not isinstance(value, bool | np.bool_):
+        if value is not None and value is not True and value is not False and not isinstance(
+                value, bool | np.bool_):  # fmt: skip
             raise ScopeTypeError(
                 f"{flag} of variable {full_name} must be a bool (or None), got {value!r}."
             )
-    for role, fn in (("regularizer", regularizer), ("constraint", constraint)):
-        if fn is not None and not callable(fn):
-            raise ScopeTypeError(
-                f"The {role} of variable {full_name} must be a callable (array -> array), got "
-                f"{type(fn).__name__} {fn!r}."
-            )
+    if regularizer is not None or constraint is not None:
+        for role, fn in (("regularizer", regularizer), ("constraint", constraint)):
+            if fn is not None and not callable(fn):
+                raise ScopeTypeError(
+                    f"The {role} of variable {full_name} must be a callable (array -> array), "
+                    f"got {type(fn).__name__} {fn!r}."
+                )
+    if custom_getter is None:  # the common case: no getter chain, no kwargs dict
+        return true_getter(
+            source, full_name, shape, dtype, initializer, regularizer, scope.reuse, trainable,
+            collections, caching_device, partitioner, validate_shape, use_resource, constraint,
+        )  # fmt: skip
     kwargs = dict(
         shape=shape, dtype=dtype, initializer=initializer, regularizer=regularizer,
         reuse=scope.reuse, trainable=trainable, collections=collections,
@@ -401,8 +558,6 @@ def scope_get_variable(
         use_resource=use_resource, constraint=constraint,
     )  # fmt: skip
     getter = functools.partial(true_getter, source)
-    if custom_getter is None:
-        return getter(full_name, **kwargs)
     if not callable(custom_getter):
         raise CustomGetterError(
             f"Passed a custom_getter which is not callable: {custom_getter!r} (variable "

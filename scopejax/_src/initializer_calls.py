@@ -195,4 +195,6 @@ def call_initializer(init: Any, key: jax.Array | None, shape: Any, dtype: DTypeL
             f"initializer returned shape {found} but the variable has shape {shape} "
             f"(initializer {init!r})."
         )
+    if isinstance(out, jax.Array) and out.dtype == dt and not jax.typeof(out).weak_type:
+        return out  # what jnp.asarray would return, without a convert_element_type under a trace
     return jnp.asarray(out, dtype=dt)

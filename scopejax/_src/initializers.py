@@ -37,10 +37,16 @@ class InitializerFn(Protocol):
 
 
 def _np_dtype(dtype: DTypeLike) -> np.dtype:
+    if type(dtype) is type and dtype in _NP_DTYPES:  # np.float32 & co: every initializer's default
+        return _NP_DTYPES[dtype]
     try:  # `as_numpy_dtype` accepts a tf.DType in ported code.
         return np.dtype(getattr(dtype, "as_numpy_dtype", dtype))
     except TypeError as e:
         raise InitializerTypeError(f"{dtype!r} is not a dtype.") from e
+
+
+_NP_DTYPES = {t: np.dtype(t) for t in (np.float16, np.float32, np.float64, np.int8, np.int16,
+                                       np.int32, np.int64, np.uint8, np.uint32, np.bool_)}
 
 
 def _canonical(dtype: DTypeLike) -> np.dtype:
@@ -89,6 +95,13 @@ class TFInitializer(abc.ABC):
     """Base class of scopejax's TF1 initializers (the getter detects them with ``isinstance``).
 
     Subclasses are frozen dataclasses (hashable, equal by value) with a ``dtype`` field.
+
+    >>> import jax
+    >>> init = truncated_normal_initializer(stddev=0.02)
+    >>> isinstance(init, TFInitializer), init == truncated_normal_initializer(stddev=0.02)
+    (True, True)
+    >>> init(jax.random.key(0), (2, 3)).shape
+    (2, 3)
     """
 
     dtype: np.dtype

@@ -77,6 +77,9 @@ def is_tracer(value: Any) -> bool:
 
 def _check_found(name: str, value: Any, info: VarInfo, where: str) -> None:
     """The stored value of ``name`` must have the shape and dtype the program asks for."""
+    shape = getattr(value, "shape", None)
+    if type(shape) is tuple and shape == info.shape and value.dtype == info.dtype:
+        return  # the common case, without building the values the errors need
     found_shape = tuple(getattr(value, "shape", None) or np.shape(value))
     if found_shape != info.shape:
         raise ShapeMismatchError(
@@ -130,6 +133,9 @@ class CallState(abc.ABC):
     mutable: Any = True  # init may assign; the initial values are what it returns
 
     def __init__(self, rng: Any) -> None:
+        # The argument work of earlier get_variable requests (getter._Prepared), owned by the
+        # transformed function this call belongs to; None: nothing is remembered.
+        self.prepared: dict[Any, Any] | None = None
         self.counts = ScopeCounts()
         self.reused_tokens: set[object] = set()
         self.regularized: list[tuple[str, Callable[[Any], Any], Any]] = []

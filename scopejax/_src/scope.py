@@ -210,6 +210,18 @@ class Scope:
             custom_getter=custom_getter, constraint=constraint, **overrides,
         )  # fmt: skip
 
+    def _plain_child(self, name: str, reuse: ReuseMode | None) -> Scope:
+        """``_child(name, reuse=reuse)`` with every other argument None; ``reuse`` is checked."""
+        fields = dict(self.__dict__)
+        fields["name"] = names.join(self.name, name)
+        if reuse:
+            fields["reuse"] = reuse
+        fields["constraint"] = None  # never inherited
+        fields["_token"] = object()
+        new = object.__new__(Scope)
+        object.__setattr__(new, "__dict__", fields)
+        return new
+
     def reenter(
         self,
         *,
@@ -258,8 +270,7 @@ class Scope:
         for key, value in overrides.items():
             if value is not None:
                 fields[key] = _as_dtype(value, f"scope '{name}'") if key == "dtype" else value
-        for key, value in fields.items():
-            object.__setattr__(new, key, value)
+        object.__setattr__(new, "__dict__", fields)  # one store instead of one per field
         return new
 
     def reuse_variables(self) -> Scope:

@@ -555,10 +555,13 @@ def ensure_store(obj: Any, what: str) -> ParamStore:
 # ------------------------------------------------------------------------------------ helpers
 
 
-def _make(store_def: _StoreDef, values: tuple[Any, ...]) -> ParamStore:
-    store = object.__new__(ParamStore)
-    object.__setattr__(store, "_def", store_def)
-    object.__setattr__(store, "_values", values)
+def _make(store_def: _StoreDef, values: tuple[Any, ...],
+          _new: Any = object.__new__, _set_def: Any = ParamStore._def.__set__,  # type: ignore[attr-defined]
+          _set_values: Any = ParamStore._values.__set__) -> ParamStore:  # type: ignore[attr-defined]  # fmt: skip
+    # The slots' own setters: cheaper than object.__setattr__ (this runs on every unflatten).
+    store = _new(ParamStore)
+    _set_def(store, store_def)
+    _set_values(store, values)
     return store
 
 

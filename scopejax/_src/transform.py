@@ -104,8 +104,13 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None,
             f"{type(root_scope).__name__}."
         )
 
+    # get_variable's argument work, remembered across this model's init/apply calls (a pure
+    # function of each request's arguments; see getter._Prepared). Owned by this transform only.
+    prepared: dict[Any, Any] = {}
+
     def run_init(rng: Any, mesh: Any, args: Any, kwargs: Any) -> tuple[Any, ParamStore]:
         run = InitRun(rng, mesh)
+        run.prepared = prepared
         run.inputs, run.under_jit = (rng, args, kwargs), is_tracer(jnp.zeros(()))
         with context.activate(run, root_scope):
             try:
@@ -164,6 +169,7 @@ def transform(fn: Callable[..., Any], *, root: Scope | None = None,
               **kwargs: Any) -> Any:  # fmt: skip
         store = ensure_store(params, "apply's first argument (params)")
         run = ApplyRun(store, check_rng(rng, "apply's rng="), _check_mutable(mutable), mesh)
+        run.prepared = prepared
         run.inputs, run.under_jit = (store, run.rng, args, kwargs), is_tracer(jnp.zeros(()))
         with context.activate(run, root_scope):
             out = fn(*args, **kwargs)
