@@ -38,14 +38,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
-import gc
 import json
 import math
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -57,6 +53,16 @@ import numpy as np
 import optax
 
 import scopejax
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _timing import (
+    Budget,
+    environment,
+    fmt_time,
+    fresh,
+    interleaved,
+    paired_ratio,
+)
 
 ALL_CONFIGS: tuple[tuple[int, int], ...] = ((8, 16), (64, 16), (512, 16), (8, 512))
 QUICK_CONFIGS: tuple[tuple[int, int], ...] = ((8, 16), (64, 16))
@@ -72,20 +78,6 @@ METRICS: tuple[str, ...] = (
 )
 TRAIN_BATCH = 32
 LEARNING_RATE = 1e-3
-
-
-@dataclasses.dataclass(frozen=True)
-class Budget:
-    """How many repeats a metric gets: as many as fit in ``seconds``, clamped to [lo, hi].
-
-    Metrics that take microseconds per call are timed as a loop of calls per sample, sized so a
-    sample lasts about ``loop_seconds``; the per-call time is the loop time divided by its length.
-    """
-
-    seconds: float
-    lo: int
-    hi: int
-    loop_seconds: float
 
 
 FULL_BUDGET = Budget(seconds=8.0, lo=5, hi=31, loop_seconds=0.02)
@@ -166,11 +158,6 @@ def make_train_step(apply: Callable[..., Any], optimizer: Any) -> Callable[..., 
     return step
 
 
-def fresh(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A new function object calling ``fn``, so JAX's per-function trace caches miss."""
-    return lambda *args: fn(*args)
-
-
 # ------------------------------------------------------------------------------------- checks
 
 
@@ -202,21 +189,6 @@ def check_equivalent(pure: Framework, sj: Framework, x: jax.Array) -> None:
 
 def _block(tree: Any) -> None:
     jax.block_until_ready(tree)
-
-
-def _timed(fn: Callable[[], Any], loops: int = 1) -> float:
-    """Seconds per call of ``fn`` over ``loops`` back-to-back calls, GC disabled."""
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        elapsed = time.perf_counter() - start
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return elapsed / loops
 
 
 def sample_fns(
@@ -270,9 +242,7 @@ class Result:
     @property
     def ratio(self) -> float:
         """Median over repeats of scopejax / pure JAX (the samples are paired by repeat)."""
-        return statistics.median(
-            s / p for s, p in zip(self.scopejax_samples, self.pure_samples, strict=True)
-        )
+        return paired_ratio(self.scopejax_samples, self.pure_samples)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -301,18 +271,8 @@ def measure(
 ) -> Result:
     """Interleaved, paired samples of ``metric`` for (pure JAX, scopejax)."""
     calls = [sample_fns(metric, fw, key, x, x_train) for fw in frameworks]
-    # Warm-up round (discarded); it also sizes the loops and the number of repeats.
-    warm = [_timed(call) for call in calls]
-    loops = 1
-    if metric in LOOPED:
-        loops = max(1, min(100_000, round(budget.loop_seconds / max(min(warm), 1e-7))))
-    per_round = loops * sum(warm) + 1e-6
-    repeats = max(budget.lo, min(budget.hi, int(budget.seconds / per_round)))
-    samples: list[list[float]] = [[] for _ in frameworks]
-    order = list(range(len(frameworks)))
-    for r in range(repeats):
-        for i in order if r % 2 == 0 else order[::-1]:
-            samples[i].append(_timed(calls[i], loops))
+    loops, samples = interleaved(calls, budget, looped=metric in LOOPED)
+    repeats = len(samples[0])
     return Result(metric, layers, width, repeats, loops, samples[0], samples[1])
 
 
@@ -360,13 +320,6 @@ def run_config(
 # ------------------------------------------------------------------------------------ reporting
 
 
-def fmt_time(seconds: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
-
-
 def markdown_table(results: Sequence[Result]) -> str:
     lines = [
         "| metric | L | W | n | pure JAX median | scopejax median | ratio (scopejax/pure) |",
@@ -378,35 +331,6 @@ def markdown_table(results: Sequence[Result]) -> str:
             f"| {fmt_time(r.scopejax_median)} | {r.ratio:.2f} |"
         )
     return "\n".join(lines)
-
-
-def scopejax_revision() -> str:
-    """The git commit of the scopejax checkout being measured (``+dirty`` if its source changed)."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(scopejax.__file__)))
-    try:
-        git = lambda *a: subprocess.run(
-            ["git", "-C", root, *a], capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-        dirty = git("status", "--porcelain", "--", "scopejax")
-        return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def environment() -> dict[str, Any]:
-    return {
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "scopejax_revision": scopejax_revision(),
-        "python": platform.python_version(),
-        "jax": jax.__version__,
-        "optax": optax.__version__,
-        "scopejax": scopejax.__version__,
-        "backend": jax.default_backend(),
-        "devices": [str(d) for d in jax.devices()],
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "train_batch": TRAIN_BATCH,
-    }
 
 
 def parse_configs(text: str) -> list[tuple[int, int]]:
@@ -466,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(metrics) - set(METRICS))
     if unknown:
         parser.error(f"unknown metrics {unknown}; choose from {list(METRICS)}")
-    env = environment()  # before the run: the date is the start time
+    env = environment(train_batch=TRAIN_BATCH)  # before the run: the date is the start time
     if args.quick and args.configs is None and len(metrics) == len(METRICS):
         results = smoke()
     else:
