@@ -140,6 +140,13 @@ def conv1d(inputs: Any, filters: int, kernel_size: IntOrTuple, strides: IntOrTup
 
     Variables ``<scope>/kernel`` ``[k, in, filters]`` and ``<scope>/bias`` (scope ``conv1d``,
     ``conv1d_1``... or ``name``). TF1 equivalent: ``tf.compat.v1.layers.conv1d``.
+
+    >>> import jax, jax.numpy as jnp, scopejax
+    >>> from scopejax import layers
+    >>> net = scopejax.transform(lambda x: layers.conv1d(x, 4, 3, padding="causal"))
+    >>> params = net.init(jax.random.key(0), jnp.ones((1, 10, 2)))
+    >>> params["conv1d/kernel"].shape, net.apply(params, jnp.ones((1, 10, 2))).shape
+    ((3, 2, 4), (1, 10, 4))
     """
     return _conv("conv1d", 1, inputs, filters, kernel_size, strides, padding, data_format,
                  dilation_rate, activation, use_bias, kernel_initializer, bias_initializer,
@@ -188,6 +195,14 @@ def conv3d(inputs: Any, filters: int, kernel_size: IntOrTuple, strides: IntOrTup
     """3-D convolution over NDHWC inputs; kernel ``[kd, kh, kw, in, filters]``.
 
     TF1 equivalent: ``tf.compat.v1.layers.conv3d``.
+
+    >>> import jax, jax.numpy as jnp, scopejax
+    >>> from scopejax import layers
+    >>> net = scopejax.transform(lambda x: layers.conv3d(x, 2, 3, name="c3"))
+    >>> x = jnp.ones((1, 4, 4, 4, 1))
+    >>> params = net.init(jax.random.key(0), x)
+    >>> params["c3/kernel"].shape, net.apply(params, x).shape
+    ((3, 3, 3, 1, 2), (1, 2, 2, 2, 2))
     """
     return _conv("conv3d", 3, inputs, filters, kernel_size, strides, padding, data_format,
                  dilation_rate, activation, use_bias, kernel_initializer, bias_initializer,
@@ -256,6 +271,14 @@ def separable_conv2d(inputs: Any, filters: int, kernel_size: IntOrTuple,
     Variables (in creation order) ``<scope>/depthwise_kernel`` ``[kh, kw, in, depth_multiplier]``,
     ``<scope>/pointwise_kernel`` ``[1, 1, in * depth_multiplier, filters]``, ``<scope>/bias``;
     scope ``separable_conv2d``... TF1 equivalent: ``tf.compat.v1.layers.separable_conv2d``.
+
+    >>> import jax, jax.numpy as jnp, scopejax
+    >>> from scopejax import layers
+    >>> net = scopejax.transform(lambda x: layers.separable_conv2d(x, 8, 3, depth_multiplier=2))
+    >>> params = net.init(jax.random.key(0), jnp.ones((1, 6, 6, 3)))
+    >>> [params[n].shape for n in ("separable_conv2d/depthwise_kernel",
+    ...                            "separable_conv2d/pointwise_kernel")]
+    [(3, 3, 3, 2), (1, 1, 6, 8)]
     """
     layer = "separable_conv2d"
     a = _Args(layer, inputs, 2, filters, kernel_size, strides, padding, data_format,
