@@ -106,14 +106,10 @@ def _conv(layer: str, rank: int, inputs: Any, filters: int, kernel_size: IntOrTu
     a = _Args(layer, inputs, rank, filters, kernel_size, strides, padding, data_format,
               dilation_rate, paddings)  # fmt: skip
     with layer_scope(layer, name, reuse) as captured:
-        kernel = add_weight(captured, reuse, "kernel",
-                            [*a.kernel_size, a.in_channels, a.filters], a.dtype,
-                            kernel_initializer, kernel_regularizer, kernel_constraint,
-                            trainable)  # fmt: skip
-        bias = None
-        if use_bias:
-            bias = add_weight(captured, reuse, "bias", [a.filters], a.dtype, bias_initializer,
-                              bias_regularizer, bias_constraint, trainable)  # fmt: skip
+        kernel, bias = _kernel_and_bias(
+            captured, reuse, [*a.kernel_size, a.in_channels, a.filters], a, use_bias,
+            (kernel_initializer, kernel_regularizer, kernel_constraint),
+            (bias_initializer, bias_regularizer, bias_constraint), trainable)  # fmt: skip
         x, pad = a.inputs, a.padding.upper()
         if a.padding == "causal":  # conv1d only: left-pad the time axis
             left = a.dilation[0] * (a.kernel_size[0] - 1)
@@ -127,6 +123,18 @@ def _conv(layer: str, rank: int, inputs: Any, filters: int, kernel_size: IntOrTu
         if bias is not None:
             outputs = a.add_bias(outputs, bias)
         return activate(activation, outputs, layer)
+
+
+def _kernel_and_bias(captured: Any, reuse: Any, kernel_shape: list[int], a: Any,
+                     use_bias: bool, kernel_args: tuple[Any, Any, Any],
+                     bias_args: tuple[Any, Any, Any],
+                     trainable: Any) -> tuple[Any, Any]:  # fmt: skip
+    """``<scope>/kernel`` then (with ``use_bias``) ``<scope>/bias`` ``[filters]``, as TF1 creates
+    them; ``*_args`` are ``(initializer, regularizer, constraint)``."""
+    kernel = add_weight(captured, reuse, "kernel", kernel_shape, a.dtype, *kernel_args, trainable)
+    if not use_bias:
+        return kernel, None
+    return kernel, add_weight(captured, reuse, "bias", [a.filters], a.dtype, *bias_args, trainable)
 
 
 def conv1d(inputs: Any, filters: int, kernel_size: IntOrTuple, strides: IntOrTuple = 1,
@@ -237,14 +245,10 @@ def conv2d_transpose(inputs: Any, filters: int, kernel_size: IntOrTuple,
     layer = "conv2d_transpose"
     a = _Args(layer, inputs, 2, filters, kernel_size, strides, padding, data_format, 1)
     with layer_scope(layer, name, reuse) as captured:
-        kernel = add_weight(captured, reuse, "kernel",
-                            [*a.kernel_size, a.filters, a.in_channels], a.dtype,
-                            kernel_initializer, kernel_regularizer, kernel_constraint,
-                            trainable)  # fmt: skip
-        bias = None
-        if use_bias:
-            bias = add_weight(captured, reuse, "bias", [a.filters], a.dtype, bias_initializer,
-                              bias_regularizer, bias_constraint, trainable)  # fmt: skip
+        kernel, bias = _kernel_and_bias(
+            captured, reuse, [*a.kernel_size, a.filters, a.in_channels], a, use_bias,
+            (kernel_initializer, kernel_regularizer, kernel_constraint),
+            (bias_initializer, bias_regularizer, bias_constraint), trainable)  # fmt: skip
         outputs = jax.lax.conv_transpose(
             a.inputs, kernel, a.strides, a.padding.upper(),
             dimension_numbers=_dimension_numbers(2, a.channels_last, "IO"),
